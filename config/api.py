@@ -1,0 +1,89 @@
+"""DRF plumbing shared by every app: pagination and the one exception handler (DESIGN §9).
+
+Every error a client receives has the same shape::
+
+    {"detail": "<a sentence a person can act on>", "code": "<stable code>", ...}
+
+plus `errors` (field -> messages) for bad input and `unmet_criteria` for a refused gate.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from config.errors import CriteriaUnmet, DomainError
+
+
+class Pagination(PageNumberPagination):
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+
+def _field_errors(detail: Any) -> Any:
+    if isinstance(detail, dict):
+        return {key: _field_errors(value) for key, value in detail.items()}
+    if isinstance(detail, list):
+        return [_field_errors(item) for item in detail]
+    return str(detail)
+
+
+def _validation_summary(errors: Any) -> str:
+    if isinstance(errors, dict):
+        parts = []
+        for field, messages in errors.items():
+            first = messages[0] if isinstance(messages, list) and messages else messages
+            label = "" if field in ("non_field_errors", "__all__") else f"{field}: "
+            parts.append(f"{label}{_validation_summary(first)}")
+        return "; ".join(parts)
+    if isinstance(errors, list):
+        return "; ".join(_validation_summary(item) for item in errors)
+    return str(errors)
+
+
+def domain_error_body(exc: DomainError) -> dict[str, Any]:
+    body: dict[str, Any] = {"detail": exc.message, "code": exc.code}
+    if isinstance(exc, CriteriaUnmet):
+        body["unmet_criteria"] = exc.unmet
+    elif exc.details is not None:
+        body["errors"] = exc.details
+    return body
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, DomainError):
+        return Response(domain_error_body(exc), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        exc = exceptions.ValidationError(errors)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    if isinstance(exc, exceptions.ValidationError):
+        errors = _field_errors(exc.detail)
+        if not isinstance(errors, dict):
+            errors = {"non_field_errors": errors}
+        response.data = {
+            "detail": f"Invalid input: {_validation_summary(errors)}",
+            "code": "invalid",
+            "errors": errors,
+        }
+        response.status_code = status.HTTP_400_BAD_REQUEST
+    elif isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+        code = exc.get_codes() if not isinstance(detail, dict | list) else exc.default_code
+        response.data = {"detail": str(detail), "code": code}
+    return response

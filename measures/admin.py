@@ -1,0 +1,62 @@
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from config.errors import DomainError
+from measures import services
+from measures.models import Membership, Scope
+
+
+class ScopeAdminForm(forms.ModelForm):
+    class Meta:
+        model = Scope
+        fields = ["name", "kind", "parent", "description"]
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind") or self.instance.kind
+        try:
+            services.check_scope_placement(
+                kind=kind, parent=cleaned.get("parent"), scope=self.instance if self.instance.pk else None
+            )
+        except DomainError as exc:
+            raise ValidationError(exc.message) from exc
+        return cleaned
+
+
+@admin.register(Scope)
+class ScopeAdmin(admin.ModelAdmin):
+    form = ScopeAdminForm
+    list_display = ["name", "kind", "parent", "path"]
+    list_filter = ["kind"]
+    search_fields = ["name"]
+    readonly_fields = ["path"]
+    fields = ["name", "kind", "parent", "description", "path"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["path", "kind"] if obj else ["path"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        # Path maintenance lives in the services; the form has already checked placement.
+        if change:
+            services.scope_update(
+                scope=obj,
+                by=request.user,
+                name=obj.name,
+                description=obj.description,
+                parent=obj.parent,
+                move="parent" in form.changed_data,
+            )
+        else:
+            created = services.scope_create(
+                name=obj.name, kind=obj.kind, parent=obj.parent, by=request.user, description=obj.description
+            )
+            obj.pk = created.pk
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "role", "scope"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "scope__name"]
+    autocomplete_fields = ["user", "scope"]

@@ -1,0 +1,35 @@
+"""Navigation for the base layout: only the sections the user may open, the current one marked."""
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+
+from measures import permissions
+
+# (label, url name, who sees it). Sections whose URL is not installed yet are left out.
+_SECTIONS = [
+    ("Dashboard", "reporting:home", "all"),
+    ("Measures", "measures:list", "all"),
+    ("Approvals", "measures:inbox", "all"),
+    ("Incidents", "incidents:list", "all"),
+    ("Reviews", "reviews:list", "all"),
+    ("Reports", "reporting:reports", "all"),
+    ("Scopes", "measures:scopes", "all"),
+    ("Admin", "admin:index", "admin"),
+]
+
+
+def navigation(request: HttpRequest) -> dict:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_sections": []}
+    sections = []
+    for label, name, audience in _SECTIONS:
+        if audience == "admin" and not (permissions.is_admin(user) or user.is_staff):
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        current = request.path == url if url == "/" else request.path.startswith(url)
+        sections.append({"label": label, "url": url, "current": current})
+    return {"nav_sections": sections}

@@ -1,0 +1,3 @@
+from measures.models.scope import Membership, Scope
+
+__all__ = ["Membership", "Scope"]
