@@ -78,7 +78,7 @@ def load_people() -> dict[str, object]:
             if username == "admin":
                 user.is_staff = user.is_superuser = True
             user.save()
-        user.groups.add(*Group.objects.filter(name__in=groups))
+        user.groups.add(*(Group.objects.get_or_create(name=name)[0] for name in groups))
         cast[username] = user
     return cast
 

@@ -43,8 +43,8 @@ def make_user(db):
         user = get_user_model().objects.create_user(
             username=username, password="a-long-test-password", email=f"{username}@example.test", **extra
         )
-        if groups:
-            user.groups.add(*Group.objects.filter(name__in=groups))
+        # get_or_create: transactional tests flush the groups the data migration made.
+        user.groups.add(*(Group.objects.get_or_create(name=name)[0] for name in groups))
         for scope, role in roles:
             Membership.objects.create(user=user, scope=scope, role=role)
         return user
