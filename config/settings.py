@@ -233,3 +233,20 @@ LOGGING = {
 VALUEGATE_CURRENCY = env.str("VALUEGATE_CURRENCY", default="EUR")
 VALUEGATE_FISCAL_YEAR_START = env.int("VALUEGATE_FISCAL_YEAR_START", default=1)
 VALUEGATE_CLOSURE_WINDOW_MONTHS = env.int("VALUEGATE_CLOSURE_WINDOW_MONTHS", default=3)
+
+# --- Reporting ---------------------------------------------------------------------------------
+VALUEGATE_REPORT_LEASE_SECONDS = env.int("VALUEGATE_REPORT_LEASE_SECONDS", default=600)
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+
+# --- Incidents ----------------------------------------------------------------------------------
+# Response effort is costed at this rate per person-hour (DESIGN §6 incident cost), in VALUEGATE_CURRENCY.
+VALUEGATE_INCIDENT_HOURLY_RATE = env.float("VALUEGATE_INCIDENT_HOURLY_RATE", default=85.0)
+
+# --- Measures ------------------------------------------------------------------------------------
+# The effect-line account chart (DESIGN §5.2); codes, comma-separated.
+VALUEGATE_EFFECT_ACCOUNTS = env.list(
+    "VALUEGATE_EFFECT_ACCOUNTS", default=["pl_cost", "pl_revenue", "cash", "working_capital", "capex", "fte"]
+)
+# Days a critical milestone may be overdue before the implementation light turns red (DESIGN §5.3).
+VALUEGATE_MILESTONE_RED_DAYS = env.int("VALUEGATE_MILESTONE_RED_DAYS", default=14)

@@ -1,0 +1,551 @@
+"""Reads of the major-incident record (DESIGN §6): criteria evaluation, what is due, and the
+metrics. Figures are computed here once and reused by the pages, the API and (later) reporting.
+Aggregates run in the database (percentile_cont, avg); cadence adherence walks one ordered query."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db.models import (
+    Aggregate,
+    Avg,
+    Count,
+    DecimalField,
+    Exists,
+    F,
+    FloatField,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Cast, Coalesce, Now, TruncMonth
+from django.template import Context, Template
+from django.utils import timezone
+
+from incidents import permissions
+from incidents.choices import EXCLUDED_STATES, CriterionKind, IncidentState, RoleKind, UpdateState
+from incidents.models import (
+    DeclarationCriterion,
+    Incident,
+    IncidentRole,
+    Service,
+    StatusUpdate,
+    StatusUpdateTemplate,
+)
+from incidents.policy import Policy, add_business_days, policies
+
+REPEAT_WINDOW = timedelta(days=90)
+
+# name: (from, to) — DESIGN §6.
+DURATIONS: dict[str, tuple[str, str]] = {
+    "time_to_detect": ("impact_started_at", "detected_at"),
+    "time_to_acknowledge": ("reported_at", "acknowledged_at"),
+    "time_to_declare": ("detected_at", "declared_at"),
+    "time_to_assemble": ("declared_at", "team_assembled_at"),
+    "time_to_restore": ("impact_started_at", "restored_at"),
+}
+
+
+# --- Visibility -----------------------------------------------------------------------------------
+
+
+def incident_list(*, user: AbstractBaseUser) -> QuerySet[Incident]:
+    """Every incident for any active user (incidents are not scoped), with what a list shows,
+    in a number of queries that does not depend on the number of rows."""
+    if not permissions.can_read_incidents(user):
+        return Incident.objects.none()
+    last_sent = (
+        StatusUpdate.objects.filter(incident=OuterRef("pk"), state=UpdateState.SENT)
+        .order_by("-sent_at")
+        .values("sent_at")[:1]
+    )
+    promised = (
+        StatusUpdate.objects.filter(incident=OuterRef("pk"), state=UpdateState.SENT)
+        .order_by("-sent_at")
+        .values("next_update_due_at")[:1]
+    )
+    return (
+        Incident.objects.annotate(last_update_at=Subquery(last_sent), promised_update_at=Subquery(promised))
+        .prefetch_related(
+            Prefetch("services", queryset=Service.objects.order_by("name")),
+            Prefetch(
+                "roles",
+                queryset=IncidentRole.objects.filter(ended_at__isnull=True).select_related("user"),
+                to_attr="current_roles",
+            ),
+        )
+        .order_by("-reported_at", "-id")
+    )
+
+
+# --- Declaration criteria (seed step 1) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CriterionResult:
+    id: int
+    name: str
+    kind: str
+    met: bool
+
+
+def criteria_evaluation(
+    *,
+    services: Iterable[Service],
+    users_affected: int | None = None,
+    estimated_downtime_minutes: int | None = None,
+    revenue_impact: bool = False,
+    regulatory_risk: bool = False,
+    executive_visibility: bool = False,
+) -> list[CriterionResult]:
+    """Which active criteria the facts known so far meet."""
+    services = list(services)
+    best_tier = min((s.tier for s in services), default=None)
+    checks: dict[str, Callable[[int | None], bool]] = {
+        CriterionKind.USERS_AFFECTED: lambda t: users_affected is not None and users_affected >= (t or 0),
+        CriterionKind.SERVICE_TIER: lambda t: best_tier is not None and best_tier <= (t or 0),
+        CriterionKind.CUSTOMER_FACING: lambda t: any(s.customer_facing for s in services),
+        CriterionKind.REVENUE_IMPACT: lambda t: revenue_impact,
+        CriterionKind.REGULATORY_RISK: lambda t: regulatory_risk or any(s.regulated for s in services),
+        CriterionKind.ESTIMATED_DOWNTIME: lambda t: (
+            estimated_downtime_minutes is not None and estimated_downtime_minutes >= (t or 0)
+        ),
+        CriterionKind.EXECUTIVE_VISIBILITY: lambda t: executive_visibility,
+    }
+    return [
+        CriterionResult(c.pk, c.name, c.kind, bool(checks[c.kind](c.threshold)))
+        for c in DeclarationCriterion.objects.filter(active=True)
+    ]
+
+
+# --- What is due ------------------------------------------------------------------------------------
+
+
+def next_update_due(incident: Incident, policy: Policy, last_update_at: datetime | None = None,
+                    promised_at: datetime | None = None) -> datetime | None:  # fmt: skip
+    """While declared, the next update is due one cadence after the last one sent (or after the
+    declaration), or earlier if the last update promised an earlier time."""
+    if incident.state != IncidentState.DECLARED or incident.declared_at is None:
+        return None
+    start = max(filter(None, [incident.declared_at, last_update_at]))
+    due = start + policy.cadence
+    if promised_at and last_update_at and promised_at < due:
+        due = promised_at
+    return due
+
+
+def incident_due(incident: Incident, policy_map: Mapping[int, Policy] | None = None) -> datetime | None:
+    """`next_update_due` for an incident from `incident_list` (annotated) or loaded alone."""
+    policy_map = policy_map or policies()
+    last = getattr(incident, "last_update_at", None)
+    promised = getattr(incident, "promised_update_at", None)
+    if not hasattr(incident, "last_update_at"):
+        sent = incident.status_updates.filter(state=UpdateState.SENT).order_by("-sent_at").first()
+        last, promised = (sent.sent_at, sent.next_update_due_at) if sent else (None, None)
+    return next_update_due(incident, policy_map[incident.severity], last, promised)
+
+
+@dataclass
+class OpenIncident:
+    incident: Incident
+    next_update_due_at: datetime | None
+    overdue: bool
+    mim: Any = None
+
+
+def open_major_incidents(*, user: AbstractBaseUser, now: datetime | None = None) -> list[OpenIncident]:
+    """Declared or restored major incidents, newest declaration first, with their next update."""
+    now = now or timezone.now()
+    policy_map = policies()
+    rows = incident_list(user=user).filter(state__in=[IncidentState.DECLARED, IncidentState.RESTORED])
+    result = []
+    for incident in rows.order_by("-declared_at"):
+        due = incident_due(incident, policy_map)
+        mim = next((r.user for r in incident.current_roles if r.role == RoleKind.MIM), None)
+        result.append(OpenIncident(incident, due, bool(due and due < now), mim))
+    return result
+
+
+def pir_due_at(incident: Incident) -> datetime | None:
+    """The PIR is due N business days after restoration, N by severity (DESIGN §6, §7)."""
+    if incident.restored_at is None:
+        return None
+    return add_business_days(incident.restored_at, policies()[incident.severity].pir_due_business_days)
+
+
+def status_update_prefill(*, incident: Incident, kind: str) -> dict[str, Any]:
+    """Initial values of an update form: the template rendered with the incident's fields."""
+    template = StatusUpdateTemplate.objects.filter(kind=kind).first()
+    services = ", ".join(s.name for s in incident.services.all()) or "the affected service"
+    last = incident.status_updates.filter(state=UpdateState.SENT).order_by("-sent_at").first()
+    due = incident_due(incident)
+    mim = incident.roles.filter(role=RoleKind.MIM, ended_at__isnull=True).select_related("user").first()
+    values = {
+        "affected_service": services,
+        "business_impact": last.business_impact if last else _impact_summary(incident),
+        "current_status": last.current_status if last else "",
+        "workaround": last.workaround if last else "",
+        "decisions_needed": "",
+        "next_update_due_at": due,
+    }
+    context = Context({
+        "incident": incident, "services": services, "mim": mim.user.get_full_name() or mim.user.username if mim else "",
+        **values,
+        "next_update_due_at": timezone.localtime(due).strftime("%H:%M %Z") if due else "",
+    })  # fmt: skip
+    subject = (
+        Template(template.subject).render(context) if template else f"[{incident.reference}] {incident.title}"
+    )
+    body = Template(template.body).render(context) if template else ""
+    return {**values, "kind": kind, "subject": subject.strip(), "body": body.strip()}
+
+
+def _impact_summary(incident: Incident) -> str:
+    parts = []
+    if incident.users_affected:
+        parts.append(f"about {incident.users_affected:,} users affected")
+    if incident.revenue_impact:
+        parts.append("revenue or operations impacted")
+    return "; ".join(parts).capitalize()
+
+
+# --- Metrics (DESIGN §6) ------------------------------------------------------------------------------
+
+
+class PercentileCont(Aggregate):
+    """PostgreSQL's continuous percentile (median = 0.5), interpolating like numpy's default."""
+
+    function = "percentile_cont"
+    template = "%(function)s(%(percentile)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression: Any, percentile: float, **extra: Any) -> None:
+        super().__init__(expression, percentile=float(percentile), **extra)
+
+
+def minutes_between(start: str, end: str) -> Func:
+    return Func(
+        F(end) - F(start), template="EXTRACT(EPOCH FROM %(expressions)s) / 60.0", output_field=FloatField()
+    )
+
+
+@dataclass(frozen=True)
+class MetricFilters:
+    date_from: date | None = None
+    date_to: date | None = None
+    service: int | None = None
+    severity: int | None = None
+
+
+def metric_incidents(filters: MetricFilters = MetricFilters()) -> QuerySet[Incident]:
+    """The incidents metrics are computed over: never cancelled or not-major ones; the period
+    is on `reported_at`, both ends inclusive."""
+    qs = Incident.objects.exclude(state__in=EXCLUDED_STATES)
+    if filters.date_from:
+        qs = qs.filter(reported_at__date__gte=filters.date_from)
+    if filters.date_to:
+        qs = qs.filter(reported_at__date__lte=filters.date_to)
+    if filters.service:
+        qs = qs.filter(
+            pk__in=Incident.services.through.objects.filter(service_id=filters.service).values("incident_id")
+        )
+    if filters.severity:
+        qs = qs.filter(severity=filters.severity)
+    return qs
+
+
+def _cost_per_minute() -> Subquery:
+    rows = (
+        Service.objects.filter(incidents=OuterRef("pk"))
+        .values("incidents")
+        .annotate(total=Sum("cost_per_minute"))
+        .values("total")
+    )
+    return Coalesce(
+        Subquery(rows), Value(Decimal("0")), output_field=DecimalField(max_digits=14, decimal_places=2)
+    )
+
+
+def hourly_rate() -> Decimal:
+    return Decimal(str(settings.VALUEGATE_INCIDENT_HOURLY_RATE))
+
+
+def with_figures(qs: QuerySet[Incident]) -> QuerySet[Incident]:
+    """Annotate each incident with its durations (minutes) and cost: downtime minutes
+    (impact start → restored, or → now while unrestored) × the summed cost per minute of its
+    services + response effort hours × the hourly rate."""
+    money = DecimalField(max_digits=16, decimal_places=2)
+    downtime = Func(
+        Coalesce(F("restored_at"), Now()) - F("impact_started_at"),
+        template="EXTRACT(EPOCH FROM %(expressions)s) / 60.0",
+        output_field=FloatField(),
+    )
+    return qs.annotate(
+        **{name: minutes_between(a, b) for name, (a, b) in DURATIONS.items()},
+        downtime_minutes=downtime,
+        cost_per_minute_total=_cost_per_minute(),
+    ).annotate(
+        cost=Cast(F("downtime_minutes"), money) * F("cost_per_minute_total")
+        + F("response_effort_hours") * Value(hourly_rate(), output_field=money),
+    )
+
+
+def duration_summary(qs: QuerySet[Incident]) -> dict[str, dict[str, float | int | None]]:
+    """Median, p90 and mean of each duration in minutes, one query."""
+    aggregates: dict[str, Any] = {}
+    for name, (a, b) in DURATIONS.items():
+        minutes = minutes_between(a, b)
+        aggregates[f"{name}__median"] = PercentileCont(minutes, 0.5)
+        aggregates[f"{name}__p90"] = PercentileCont(minutes, 0.9)
+        aggregates[f"{name}__mean"] = Avg(minutes)
+        aggregates[f"{name}__count"] = Count("pk", filter=Q(**{f"{a}__isnull": False, f"{b}__isnull": False}))
+    row = qs.order_by().aggregate(**aggregates)
+    return {
+        name: {stat: _round(row[f"{name}__{stat}"]) for stat in ("median", "p90", "mean", "count")}
+        for name in DURATIONS
+    }
+
+
+def _round(value: Any) -> Any:
+    return round(value, 2) if isinstance(value, float) else value
+
+
+# Cadence adherence ------------------------------------------------------------------------------
+
+
+@dataclass
+class Adherence:
+    gaps: int = 0
+    within: int = 0
+    per_incident: dict[int, tuple[int, int]] = field(default_factory=dict)
+
+    @property
+    def share(self) -> float | None:
+        return round(self.within / self.gaps, 4) if self.gaps else None
+
+
+def incident_gaps(
+    *, declared_at: datetime, restored_at: datetime | None, sent: Iterable[datetime], cadence: timedelta,
+    as_of: datetime,
+) -> tuple[int, int]:  # fmt: skip
+    """(gaps, gaps within cadence) for one incident (ADR 0010): the points are the declaration,
+    each distinct update time up to restoration, and the restoration. A gap equal to the cadence
+    is within it. While unrestored, the open gap to `as_of` counts only once it is already late."""
+    end = restored_at or as_of
+    points = [declared_at, *sorted({t for t in sent if declared_at < t <= end})]
+    gaps = [b - a for a, b in zip(points, points[1:], strict=False)]
+    trailing = end - points[-1]
+    if restored_at is not None or trailing > cadence:
+        gaps.append(trailing)
+    return len(gaps), sum(1 for gap in gaps if gap <= cadence)
+
+
+def cadence_adherence(qs: QuerySet[Incident], as_of: datetime | None = None) -> Adherence:
+    """Share of gaps between consecutive updates within the severity's cadence, pooled over the
+    declared incidents of `qs` (two queries)."""
+    as_of = as_of or timezone.now()
+    policy_map = policies()
+    incidents = list(
+        qs.filter(declared_at__isnull=False).values_list("pk", "severity", "declared_at", "restored_at")
+    )
+    sent: dict[int, list[datetime]] = defaultdict(list)
+    rows = StatusUpdate.objects.filter(
+        incident_id__in=[row[0] for row in incidents], state=UpdateState.SENT
+    ).values_list("incident_id", "sent_at")
+    for incident_id, sent_at in rows:
+        sent[incident_id].append(sent_at)
+    result = Adherence()
+    for pk, severity, declared_at, restored_at in incidents:
+        gaps, within = incident_gaps(
+            declared_at=declared_at, restored_at=restored_at, sent=sent[pk],
+            cadence=policy_map[severity].cadence, as_of=as_of,
+        )  # fmt: skip
+        result.per_incident[pk] = (gaps, within)
+        result.gaps += gaps
+        result.within += within
+    return result
+
+
+# Repeat incidents --------------------------------------------------------------------------------
+
+# A provider maps incident ids to contributing-factor categories. `reviews` registers one in its
+# AppConfig.ready(); incidents never imports reviews (DESIGN §2).
+CategoryProvider = Callable[[list[int]], Mapping[int, Iterable[str]]]
+_category_providers: list[CategoryProvider] = []
+
+
+def register_category_provider(provider: CategoryProvider) -> None:
+    if provider not in _category_providers:
+        _category_providers.append(provider)
+
+
+def unregister_category_provider(provider: CategoryProvider) -> None:
+    if provider in _category_providers:
+        _category_providers.remove(provider)
+
+
+def incident_categories(ids: list[int]) -> dict[int, set[str]]:
+    merged: dict[int, set[str]] = defaultdict(set)
+    for provider in _category_providers:
+        for pk, categories in provider(ids).items():
+            merged[pk].update(categories)
+    return dict(merged)
+
+
+def with_service_repeat(qs: QuerySet[Incident]) -> QuerySet[Incident]:
+    """Annotate `repeats_service`: an earlier incident (not cancelled/not-major) on one of the same
+    services started within the 90 days before this one."""
+    through = Incident.services.through
+    own_services = through.objects.filter(incident_id=OuterRef(OuterRef("pk"))).values("service_id")
+    earlier = (
+        through.objects.filter(service_id__in=own_services)
+        .exclude(incident_id=OuterRef("pk"))
+        .exclude(incident__state__in=EXCLUDED_STATES)
+        .filter(
+            incident__impact_started_at__lt=OuterRef("impact_started_at"),
+            incident__impact_started_at__gte=OuterRef("impact_started_at") - REPEAT_WINDOW,
+        )
+    )
+    return qs.annotate(repeats_service=Exists(earlier))
+
+
+def repeat_incidents(
+    qs: QuerySet[Incident], categories: Mapping[int, Iterable[str]] | None = None
+) -> dict[int, set[str]]:
+    """Incidents of `qs` that repeat an earlier one within 90 days, with why: "service" and/or
+    "category:<name>". `categories` (incident id → categories) defaults to the registered providers."""
+    result: dict[int, set[str]] = defaultdict(set)
+    for pk in with_service_repeat(qs).filter(repeats_service=True).values_list("pk", flat=True):
+        result[pk].add("service")
+    ids = list(qs.values_list("pk", flat=True))
+    if categories is None:
+        categories = incident_categories(ids) if _category_providers else {}
+    if categories:
+        starts = dict(
+            Incident.objects.exclude(state__in=EXCLUDED_STATES)
+            .filter(pk__in=list(categories))
+            .values_list("pk", "impact_started_at")
+        )
+        for pk in ids:
+            mine = set(categories.get(pk, ()))
+            for other, started in starts.items():
+                if other == pk or pk not in starts:
+                    continue
+                gap = starts[pk] - started
+                shared = mine & set(categories.get(other, ()))
+                if shared and timedelta(0) < gap <= REPEAT_WINDOW:
+                    result[pk].update(f"category:{name}" for name in shared)
+    return dict(result)
+
+
+# Putting it together ---------------------------------------------------------------------------------
+
+
+def incident_metrics(*, user: AbstractBaseUser, filters: MetricFilters = MetricFilters(),
+                     as_of: datetime | None = None) -> dict[str, Any]:  # fmt: skip
+    """The aggregated figures of DESIGN §6 over the filtered incidents."""
+    if not permissions.can_read_incidents(user):
+        return {}
+    qs = metric_incidents(filters)
+    counts = qs.order_by().aggregate(total=Count("pk"), reopened=Count("pk", filter=Q(reopen_count__gt=0)))
+    costs = with_figures(qs).order_by().aggregate(total=Sum("cost"), mean=Avg("cost"))
+    adherence = cadence_adherence(qs, as_of)
+    repeats = repeat_incidents(qs)
+    references = dict(qs.filter(pk__in=list(repeats)).values_list("pk", "reference"))
+    total = counts["total"]
+    return {
+        "incident_count": total,
+        "durations_minutes": duration_summary(qs),
+        "cadence_adherence": {"gaps": adherence.gaps, "within": adherence.within, "share": adherence.share},
+        "reopened": counts["reopened"],
+        "reopen_rate": round(counts["reopened"] / total, 4) if total else None,
+        "repeat_incidents": {
+            "count": len(repeats),
+            "rate": round(len(repeats) / total, 4) if total else None,
+            "incidents": sorted(
+                (
+                    {"id": pk, "reference": references[pk], "because": sorted(why)}
+                    for pk, why in repeats.items()
+                ),
+                key=lambda row: row["reference"],
+            ),
+        },
+        "cost": {
+            "total": _money(costs["total"]),
+            "mean": _money(costs["mean"]),
+            "currency": settings.VALUEGATE_CURRENCY,
+            "hourly_rate": _money(hourly_rate()),
+        },
+        "by_month": metrics_by_month(qs),
+    }
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(Decimal(value).quantize(Decimal("0.01")))
+
+
+def metrics_by_month(qs: QuerySet[Incident]) -> list[dict[str, Any]]:
+    """Per month of `reported_at`: count, time to restore (median, p90, mean), cost, one query."""
+    restore = minutes_between("impact_started_at", "restored_at")
+    rows = (
+        with_figures(qs)
+        .order_by()
+        .annotate(month=TruncMonth("reported_at"))
+        .values("month")
+        .annotate(
+            count=Count("pk"),
+            restore_median=PercentileCont(restore, 0.5),
+            restore_p90=PercentileCont(restore, 0.9),
+            restore_mean=Avg(restore),
+            cost=Sum("cost"),
+            reopened=Count("pk", filter=Q(reopen_count__gt=0)),
+        )
+        .order_by("month")
+    )
+    return [
+        {
+            "month": timezone.localtime(row["month"]).strftime("%Y-%m")
+            if timezone.is_aware(row["month"])
+            else row["month"].strftime("%Y-%m"),
+            "count": row["count"],
+            "time_to_restore_median": _round(row["restore_median"]),
+            "time_to_restore_p90": _round(row["restore_p90"]),
+            "time_to_restore_mean": _round(row["restore_mean"]),
+            "cost": _money(row["cost"]),
+            "reopened": row["reopened"],
+        }
+        for row in rows
+    ]
+
+
+def incident_figures(incident: Incident, as_of: datetime | None = None) -> dict[str, Any]:
+    """The same figures for one incident (its page and `incidents/{id}/metrics/`)."""
+    row = (
+        with_figures(Incident.objects.filter(pk=incident.pk))
+        .values(*DURATIONS, "downtime_minutes", "cost")
+        .get()
+    )
+    qs = Incident.objects.filter(pk=incident.pk)
+    adherence = cadence_adherence(qs, as_of)
+    repeats = repeat_incidents(qs)
+    return {
+        "durations_minutes": {name: _round(row[name]) for name in DURATIONS},
+        "downtime_minutes": _round(row["downtime_minutes"]),
+        "cost": _money(row["cost"]),
+        "cadence_adherence": {"gaps": adherence.gaps, "within": adherence.within, "share": adherence.share},
+        "reopen_count": incident.reopen_count,
+        "repeat": sorted(repeats.get(incident.pk, ())),
+        "pir_due_at": pir_due_at(incident),
+    }
