@@ -250,3 +250,14 @@ VALUEGATE_EFFECT_ACCOUNTS = env.list(
 )
 # Days a critical milestone may be overdue before the implementation light turns red (DESIGN §5.3).
 VALUEGATE_MILESTONE_RED_DAYS = env.int("VALUEGATE_MILESTONE_RED_DAYS", default=14)
+# Distinct OpenAPI enum names for incident choices that share a field name with other apps' choices.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "CriterionKindEnum": "incidents.choices.CriterionKind",
+        "TimelineEntryKindEnum": "incidents.choices.EntryKind",
+        "StatusUpdateKindEnum": "incidents.choices.UpdateKind",
+        "IncidentRoleEnum": "incidents.choices.RoleKind",
+        "IncidentStateEnum": "incidents.choices.IncidentState",
+        "UpdateStateEnum": "incidents.choices.UpdateState",
+    }
+)
