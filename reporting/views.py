@@ -1,8 +1,14 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
 
+from config.errors import DomainError, NotFound
 from measures import permissions
+from reporting import selectors, services
+from reporting.models import ReportKind, RunStatus
 
 
 @login_required
@@ -17,3 +23,51 @@ def home(request: HttpRequest) -> HttpResponse:
             "is_incident_manager": permissions.is_incident_manager(request.user),
         },
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def reports(request: HttpRequest) -> HttpResponse:
+    """The person's report runs, and a form to request a steering pack for a scope."""
+    if request.method == "POST":
+        try:
+            run = services.report_run_request(
+                kind=request.POST.get("kind", ""),
+                parameters={"scope": request.POST.get("scope")},
+                by=request.user,
+            )
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"Report #{run.pk} requested; it appears below when ready.")
+        return redirect("reporting:reports")
+    page = Paginator(selectors.report_run_list(user=request.user), 25).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "reporting/reports.html",
+        {
+            "page": page,
+            "scopes": permissions.visible_scopes(request.user),
+            "kinds": [(ReportKind.STEERING_PACK, ReportKind.STEERING_PACK.label)],
+        },
+    )
+
+
+@login_required
+def run_status(request: HttpRequest, pk: int) -> HttpResponse:
+    """One run's row; htmx polls it until the run is finished."""
+    run = selectors.report_run_list(user=request.user).filter(pk=pk).first()
+    if run is None:
+        raise Http404("No such report.")
+    return render(request, "reporting/_run_row.html", {"run": run})
+
+
+@login_required
+def run_download(request: HttpRequest, pk: int) -> FileResponse:
+    try:
+        run = services.report_run_for_download(run_id=pk, user=request.user)
+    except NotFound as exc:
+        raise Http404(exc.message) from exc
+    if run.status != RunStatus.DONE:
+        raise Http404("This report has no file yet.")
+    return FileResponse(run.file.open("rb"), as_attachment=True, filename=f"{run.kind}-{run.pk}.pdf")

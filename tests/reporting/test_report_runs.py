@@ -1,0 +1,103 @@
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from reporting import services
+from reporting.models import ReportRun, RunStatus
+
+
+def _pdf_text(run: ReportRun) -> str:
+    with run.file.open("rb") as handle:
+        reader = PdfReader(io.BytesIO(handle.read()))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_requesting_a_steering_pack_renders_a_pdf_with_the_scope(api, cast, tree, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    response = api.as_user(cast["pm"]).post(
+        "/api/v1/report-runs/",
+        {"kind": "steering_pack", "parameters": {"scope": tree.program.pk}},
+        format="json",
+    )
+    assert response.status_code == 202
+    run_id = response.json()["id"]
+    polled = api.get(f"/api/v1/report-runs/{run_id}/").json()
+    assert polled["status"] == "done"  # eager Celery in tests without Redis
+    assert len(polled["sha256"]) == 64 and polled["pages"] >= 2
+    text = _pdf_text(ReportRun.objects.get(pk=run_id))
+    assert "Payments" in text and "Failover" in text
+    assert "Cloud" not in text
+    assert "Page 2 of" in text
+    download = api.get(polled["download_url"])
+    assert download.status_code == 200
+    assert download["Content-Type"] == "application/pdf"
+
+
+def test_a_report_on_an_invisible_scope_is_refused(api, cast, tree):
+    response = api.as_user(cast["pm"]).post(
+        "/api/v1/report-runs/",
+        {"kind": "steering_pack", "parameters": {"scope": tree.other_program.pk}},
+        format="json",
+    )
+    assert response.status_code == 404
+    assert ReportRun.objects.count() == 0
+
+
+def test_missing_parameter_is_a_clear_400(api, cast):
+    response = api.as_user(cast["pm"]).post(
+        "/api/v1/report-runs/", {"kind": "steering_pack", "parameters": {}}, format="json"
+    )
+    assert response.status_code == 400
+    assert "needs the parameter 'scope'" in response.json()["detail"]
+
+
+def test_others_cannot_download_or_see_a_run(api, cast, tree, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    run = services.report_run_request(
+        kind="steering_pack", parameters={"scope": tree.package.pk}, by=cast["pm"]
+    )
+    assert api.as_user(cast["outsider"]).get(f"/api/v1/report-runs/{run.pk}/").status_code == 404
+    assert api.get(f"/api/v1/report-runs/{run.pk}/download/").status_code == 404
+
+
+def test_render_twice_renders_once(cast, tree, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    run = ReportRun.objects.create(
+        kind="steering_pack", parameters={"scope": tree.program.pk}, params_hash="x"
+    )
+    first = services.report_run_render(run_id=run.pk)
+    second = services.report_run_render(run_id=run.pk)
+    assert first.status == RunStatus.DONE and second is None
+    run.refresh_from_db()
+    assert run.attempts == 1
+
+
+def test_a_failing_render_is_recorded_with_its_error(cast, tree, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    run = ReportRun.objects.create(kind="steering_pack", parameters={"scope": 987654}, params_hash="x")
+    services.report_run_render(run_id=run.pk)
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    assert "No such scope" in run.error
+    assert run.finished_at is not None
+
+
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "https://example.com/x.css", "https://valuegate.pdf/media/x"]
+)
+def test_pdf_fetcher_refuses_anything_but_static_files(url):
+    from reporting.pdf import StaticOnlyFetcher
+
+    with pytest.raises(ValueError, match="Refusing"):
+        StaticOnlyFetcher().fetch(url)
+
+
+def test_reports_page_offers_visible_scopes_and_polls_unfinished_runs(client, cast, tree):
+    client.force_login(cast["pm"])
+    ReportRun.objects.create(
+        kind="steering_pack", parameters={"scope": tree.program.pk}, params_hash="x", requested_by=cast["pm"]
+    )
+    page = client.get("/reports/").content.decode()
+    assert "Payments" in page and "Cloud" not in page
+    assert 'hx-trigger="every 2s"' in page
