@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from config.views import healthz
+
 api_v1 = [
     path("", include("measures.api.urls")),
     path("", include("incidents.api.urls")),
@@ -11,6 +13,7 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    path("healthz/", healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

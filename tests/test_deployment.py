@@ -28,3 +28,9 @@ def test_every_setting_read_from_the_environment_is_documented_in_readme():
     readme = (ROOT / "README.md").read_text()
     missing = sorted(name for name in names if f"`{name}`" not in readme)
     assert not missing, f"README's environment table lacks: {missing}"
+
+
+def test_health_endpoint_answers_without_login(client, db):
+    response = client.get("/healthz/")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
