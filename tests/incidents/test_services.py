@@ -13,7 +13,6 @@ from incidents.choices import EntryKind, RoleKind, UpdateState
 from incidents.models import DeclarationCriterion, DistributionList, IncidentRole, TimelineEntry
 from tests.incidents.conftest import at
 
-
 # --- Declaration criteria ---------------------------------------------------------------------
 
 
@@ -178,11 +177,11 @@ def test_severity_change_is_a_timeline_event(walk, mim):
 
 
 def _update(incident, by, **extra):
-    values = dict(
-        kind="progress", audience="business", channel="email", affected_service="Payments",
-        business_impact="Card payments fail in all stores", current_status="Failing over",
-        next_update_due_at=timezone.now() + timedelta(minutes=30),
-    )  # fmt: skip
+    values = {
+        "kind": "progress", "audience": "business", "channel": "email", "affected_service": "Payments",
+        "business_impact": "Card payments fail in all stores", "current_status": "Failing over",
+        "next_update_due_at": timezone.now() + timedelta(minutes=30),
+    }  # fmt: skip
     return services.status_update_create(incident=incident, by=by, **{**values, **extra})
 
 
