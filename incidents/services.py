@@ -607,9 +607,11 @@ def status_update_create(
     subject: str = "",
     body: str = "",
     requires_approval: bool = False,
+    sent_at: datetime | None = None,
 ) -> StatusUpdate:
     """Write an update with the fields of DESIGN §6. Without approval it is sent at once; with
-    approval it waits for a second person (`status_update_approve`)."""
+    approval it waits for a second person (`status_update_approve`). `sent_at` records an update
+    already sent by other means (back-dated; no e-mail goes out)."""
     _require_change(by)
     values = {
         "affected_service": affected_service,
@@ -635,6 +637,8 @@ def status_update_create(
         errors["workaround"] = ["A workaround update describes the workaround."]
     if next_update_due_at is None and kind != UpdateKind.CLOSURE and incident.state == IncidentState.DECLARED:
         errors["next_update_due_at"] = ["Say when the next update is due."]
+    if sent_at is not None and (requires_approval or sent_at > timezone.now() + FUTURE_TOLERANCE):
+        errors["sent_at"] = ["A back-dated update is already sent: no approval, not in the future."]
     if errors:
         raise InvalidInput("The status update is incomplete.", details=errors)
     if not open_incident and incident.state != IncidentState.CLOSED:
@@ -650,7 +654,7 @@ def status_update_create(
             state=UpdateState.AWAITING_APPROVAL if requires_approval else UpdateState.DRAFT,
         )  # fmt: skip
         if not requires_approval:
-            _send(update, by)
+            _send(update, by, sent_at=sent_at)
     return update
 
 
@@ -669,12 +673,14 @@ def status_update_approve(*, update: StatusUpdate, by: User) -> StatusUpdate:
     return update
 
 
-def _send(update: StatusUpdate, by: User) -> None:
+def _send(update: StatusUpdate, by: User, sent_at: datetime | None = None) -> None:
     update.state = UpdateState.SENT
-    update.sent_at = timezone.now()
+    update.sent_at = sent_at or timezone.now()
     update.save()
     text = f"{update.get_kind_display()} update sent to {update.get_audience_display()} by {update.get_channel_display()}."
     _entry(update.incident, by, EntryKind.COMMUNICATION, text, at=update.sent_at)
+    if sent_at is not None:
+        return
     recipients = DistributionList.objects.filter(audience=update.audience).first()
     addresses = recipients.addresses if recipients else []
     if addresses:
