@@ -52,6 +52,7 @@ from incidents.models import (
     TimelineEntry,
     VendorEscalation,
 )
+from incidents.models.incident import ordered_time_pairs
 
 User = AbstractBaseUser
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -90,23 +91,26 @@ def check_time_order(values: dict[str, datetime | None], changed: Iterable[str] 
             raise InvalidInput(
                 f"{_label(name)} cannot be in the future.", details={name: ["This time is in the future."]}
             )
-    level_of = {name: i for i, level in enumerate(TIME_LEVELS) for name in level}
-    for earlier in TIME_FIELDS:
-        for later in TIME_FIELDS:
-            if level_of[earlier] >= level_of[later]:
-                continue
-            a, b = values.get(earlier), values.get(later)
-            if a is None or b is None or a <= b:
-                continue
-            if earlier in changed and later not in changed:
-                raise InvalidInput(
-                    f"{_label(earlier)} must not be later than {_label(later).lower()} ({b:%Y-%m-%d %H:%M}).",
-                    details={earlier: [f"Must not be later than {later} ({b.isoformat()})."]},
-                )
+    for earlier, later in _PAIRS_NEAREST_FIRST:
+        a, b = values.get(earlier), values.get(later)
+        if a is None or b is None or a <= b:
+            continue
+        if earlier in changed and later not in changed:
             raise InvalidInput(
-                f"{_label(later)} must not be earlier than {_label(earlier).lower()} ({a:%Y-%m-%d %H:%M}).",
-                details={later: [f"Must not be earlier than {earlier} ({a.isoformat()})."]},
+                f"{_label(earlier)} must not be later than {_label(later).lower()} ({b:%Y-%m-%d %H:%M}).",
+                details={earlier: [f"Must not be later than {later} ({b.isoformat()})."]},
             )
+        raise InvalidInput(
+            f"{_label(later)} must not be earlier than {_label(earlier).lower()} ({a:%Y-%m-%d %H:%M}).",
+            details={later: [f"Must not be earlier than {earlier} ({a.isoformat()})."]},
+        )
+
+
+_LEVEL = {name: i for i, level in enumerate(TIME_LEVELS) for name in level}
+# Neighbouring times first, so the message names the nearest time that is out of order.
+_PAIRS_NEAREST_FIRST = sorted(
+    ordered_time_pairs(), key=lambda pair: (_LEVEL[pair[1]] - _LEVEL[pair[0]], _LEVEL[pair[0]])
+)
 
 
 def _label(field: str) -> str:
