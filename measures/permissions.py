@@ -128,3 +128,72 @@ def can_manage_scope(user: AnyUser, scope: Scope | None) -> bool:
     if is_admin(user):
         return True
     return scope is not None and has_scope_role(user, scope, ScopeRole.PROGRAM_MANAGER)
+
+
+# --- Measures (DESIGN §4, §5.1) --------------------------------------------------------------
+
+
+def visible_measures(user: AnyUser) -> QuerySet:
+    """Measures in the user's visible scopes, plus those they own, sponsor or control."""
+    from measures.models import Measure
+
+    if not user.is_authenticated:
+        return Measure.objects.none()
+    query = scope_filter(user, "package__path")
+    if query:  # an empty Q means "everything"
+        query |= Q(owner=user) | Q(sponsor=user) | Q(controller=user)
+    return Measure.objects.filter(query)
+
+
+def can_see_measure(user: AnyUser, measure) -> bool:
+    return bool(
+        user.is_authenticated
+        and (
+            can_see_scope(user, measure.package)
+            or user.pk in (measure.owner_id, measure.sponsor_id, measure.controller_id)
+        )
+    )
+
+
+def can_create_measure(user: AnyUser, package: Scope) -> bool:
+    return is_admin(user) or has_scope_role(user, package, ScopeRole.PROGRAM_MANAGER, ScopeRole.CONTRIBUTOR)
+
+
+def can_edit_measure(user: AnyUser, measure) -> bool:
+    """Program managers edit in their scopes; contributors only the measures they own."""
+    if is_admin(user) or has_scope_role(user, measure.package, ScopeRole.PROGRAM_MANAGER):
+        return True
+    return bool(user.is_authenticated and measure.owner_id == user.pk)
+
+
+def can_request_gate(user: AnyUser, measure) -> bool:
+    """The owner, the sponsor or a program manager of the scope asks for the next gate."""
+    if has_scope_role(user, measure.package, ScopeRole.PROGRAM_MANAGER):
+        return True
+    return bool(user.is_authenticated and user.pk in (measure.owner_id, measure.sponsor_id))
+
+
+def can_hold_measure(user: AnyUser, measure) -> bool:
+    return can_request_gate(user, measure) or is_admin(user)
+
+
+def can_cancel_measure(user: AnyUser, measure) -> bool:
+    """DESIGN §5.1: cancelling is approved by the sponsor or a program manager."""
+    if is_admin(user) or has_scope_role(user, measure.package, ScopeRole.PROGRAM_MANAGER):
+        return True
+    return bool(user.is_authenticated and measure.sponsor_id == user.pk)
+
+
+def approver_roles(user: AnyUser, measure) -> set[str]:
+    """The approval roles (ApproverRole values) `user` can fill on a request for `measure`."""
+    from measures.choices import ApproverRole
+
+    roles = set()
+    if user.is_authenticated and measure.sponsor_id == user.pk:
+        roles.add(ApproverRole.SPONSOR.value)
+    held = roles_in_scope(user, measure.package)
+    if ScopeRole.PROGRAM_MANAGER in held:
+        roles.add(ApproverRole.PROGRAM_MANAGER.value)
+    if ScopeRole.CONTROLLER in held:
+        roles.add(ApproverRole.CONTROLLER.value)
+    return roles

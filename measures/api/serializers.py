@@ -1,8 +1,24 @@
 from django.contrib.auth import get_user_model
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from measures import permissions, selectors
 from measures.choices import ScopeKind, ScopeRole
-from measures.models import Membership, Scope
+from measures.models import (
+    AuditEntry,
+    Comment,
+    Dependency,
+    Document,
+    EffectLine,
+    GateApproval,
+    GateRequest,
+    Measure,
+    Membership,
+    Milestone,
+    Risk,
+    Scope,
+)
 
 User = get_user_model()
 
@@ -74,3 +90,281 @@ class TokenRequestSerializer(serializers.Serializer):
 
 class TokenSerializer(serializers.Serializer):
     token = serializers.CharField()
+
+
+# --- Measures (DESIGN §9 field names) ---------------------------------------------------------
+
+
+class MeasureSerializer(serializers.ModelSerializer):
+    doi = serializers.IntegerField(read_only=True, min_value=0, max_value=5)
+    implementation_status = serializers.SerializerMethodField()
+    potential_status = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Measure
+        fields = [
+            "id",
+            "code",
+            "title",
+            "objective",
+            "package",
+            "owner",
+            "sponsor",
+            "controller",
+            "business_unit",
+            "stage",
+            "doi",
+            "implementation_status",
+            "potential_status",
+            "version",
+            "stage_before_hold",
+            "hold_reason",
+            "cancel_reason",
+            "no_known_risks",
+            "no_known_overlaps",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ChoiceField(choices=["grey", "green", "amber", "red"]))
+    def get_implementation_status(self, measure) -> str:
+        return selectors.implementation_status(measure)
+
+    @extend_schema_field(serializers.ChoiceField(choices=["grey", "green", "amber", "red"]))
+    def get_potential_status(self, measure) -> str:
+        return selectors.potential_status(measure)
+
+
+def _user_field(**kwargs):
+    return serializers.PrimaryKeyRelatedField(
+        queryset=User.objects.filter(is_active=True), allow_null=True, required=False, **kwargs
+    )
+
+
+class MeasureWriteSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    objective = serializers.CharField()
+    package = serializers.PrimaryKeyRelatedField(queryset=Scope.objects.filter(kind=ScopeKind.PACKAGE))
+    owner = _user_field()
+    sponsor = _user_field()
+    controller = _user_field()
+    business_unit = serializers.CharField(max_length=120, required=False, allow_blank=True)
+    no_known_risks = serializers.BooleanField(required=False)
+    no_known_overlaps = serializers.BooleanField(required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["package"].queryset = permissions.visible_scopes(request.user).filter(
+                kind=ScopeKind.PACKAGE
+            )
+
+
+class MeasureUpdateSerializer(MeasureWriteSerializer):
+    version = serializers.IntegerField(help_text="The version you read; a stale one gets 409.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            if name != "version":
+                field.required = False
+        self.fields["objective"].allow_blank = True
+
+
+class MeasureReasonSerializer(serializers.Serializer):
+    reason = serializers.CharField()
+    version = serializers.IntegerField(required=False)
+
+
+class MeasureVersionSerializer(serializers.Serializer):
+    version = serializers.IntegerField(required=False)
+
+
+class GateApprovalSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = GateApproval
+        fields = ["role", "user", "decision", "comment", "decided_at"]
+
+
+class GateRequestSerializer(serializers.ModelSerializer):
+    approvals = GateApprovalSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = GateRequest
+        fields = [
+            "id",
+            "measure",
+            "from_doi",
+            "to_doi",
+            "state",
+            "requested_by",
+            "requested_at",
+            "comment",
+            "decided_at",
+            "approvals",
+            "unmet_criteria",
+        ]
+        read_only_fields = fields
+
+
+class GateRequestCreateSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class GateDecisionSerializer(serializers.Serializer):
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class GateCriterionSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    label = serializers.CharField()
+    met = serializers.BooleanField()
+    message = serializers.CharField()
+
+
+class GateChecklistSerializer(serializers.Serializer):
+    to_doi = serializers.IntegerField(allow_null=True)
+    criteria = GateCriterionSerializer(many=True)
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEntry
+        fields = [
+            "id",
+            "at",
+            "actor_id",
+            "actor_name",
+            "action",
+            "subject_type",
+            "subject_id",
+            "before",
+            "after",
+            "comment",
+            "hash",
+        ]
+
+
+class MeasurePartSerializer(serializers.ModelSerializer):
+    """Base for the parts of a measure: `measure` must be one the caller may see."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and "measure" in self.fields and not self.fields["measure"].read_only:
+            self.fields["measure"].queryset = permissions.visible_measures(request.user)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        if self.instance is not None and "measure" in fields:
+            fields["measure"].read_only = True
+        return fields
+
+
+class EffectLineSerializer(MeasurePartSerializer):
+    account = serializers.CharField(help_text="A code of the account chart (VALUEGATE_EFFECT_ACCOUNTS).")
+
+    class Meta:
+        model = EffectLine
+        fields = [
+            "id",
+            "measure",
+            "account",
+            "recurrence",
+            "nature",
+            "hardness",
+            "annual_potential",
+            "baseline_value",
+            "baseline_definition",
+        ]
+
+
+class MilestoneSerializer(MeasurePartSerializer):
+    class Meta:
+        model = Milestone
+        fields = [
+            "id",
+            "measure",
+            "title",
+            "due_date",
+            "critical",
+            "completed_at",
+            "evidence_note",
+            "evidence_document",
+        ]
+        read_only_fields = ["completed_at", "evidence_note", "evidence_document"]
+
+
+class MilestoneCompleteSerializer(serializers.Serializer):
+    completed_at = serializers.DateField()
+    evidence_note = serializers.CharField(required=False, allow_blank=True, default="")
+    evidence_document = serializers.PrimaryKeyRelatedField(
+        queryset=Document.objects.all(), required=False, allow_null=True, default=None
+    )
+
+
+class RiskSerializer(MeasurePartSerializer):
+    probability = serializers.IntegerField(min_value=1, max_value=5)
+    impact = serializers.IntegerField(min_value=1, max_value=5)
+    score = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Risk
+        fields = ["id", "measure", "title", "probability", "impact", "score", "mitigation", "owner", "status"]
+
+
+class DependencySerializer(MeasurePartSerializer):
+    class Meta:
+        model = Dependency
+        fields = ["id", "source", "target", "kind", "share_percent", "note", "created_at"]
+        read_only_fields = ["created_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            visible = permissions.visible_measures(request.user)
+            self.fields["source"].queryset = visible
+            self.fields["target"].queryset = visible
+
+
+class DocumentSerializer(MeasurePartSerializer):
+    download_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Document
+        fields = [
+            "id",
+            "measure",
+            "kind",
+            "filename",
+            "content_type",
+            "size",
+            "sha256",
+            "uploaded_by",
+            "uploaded_at",
+            "download_url",
+        ]
+        read_only_fields = ["filename", "content_type", "size", "sha256", "uploaded_by", "uploaded_at"]
+
+    def get_download_url(self, document) -> str:
+        return reverse("document-download", args=[document.pk])
+
+
+class DocumentUploadSerializer(MeasurePartSerializer):
+    file = serializers.FileField(
+        help_text="PDF, PNG, JPEG, DOCX, XLSX, TXT or CSV; size limit from settings."
+    )
+
+    class Meta:
+        model = Document
+        fields = ["measure", "kind", "file"]
+
+
+class CommentSerializer(MeasurePartSerializer):
+    class Meta:
+        model = Comment
+        fields = ["id", "measure", "author", "body", "created_at"]
+        read_only_fields = ["author", "created_at"]

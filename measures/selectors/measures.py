@@ -1,0 +1,151 @@
+"""Reads about measures: lists with their status light, details, the approvals inbox, history."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.db.models import Case, Count, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from measures import permissions
+from measures.choices import ApproverRole, Decision, GateRequestState, ScopeRole
+from measures.models import AuditEntry, GateApproval, GateRequest, Measure, Milestone, Notification
+
+
+def _milestone_count(**filters) -> Coalesce:
+    rows = (
+        Milestone.objects.filter(measure=OuterRef("pk"), **filters)
+        .order_by()
+        .values("measure")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    return Coalesce(Subquery(rows, output_field=IntegerField()), Value(0))
+
+
+def with_implementation_status(queryset: QuerySet[Measure], today: date | None = None) -> QuerySet[Measure]:
+    """Annotate the implementation light (DESIGN §5.3) computed in the database: grey without
+    milestones, red when a critical milestone is overdue by the red threshold or more, amber when
+    any milestone is overdue, else green."""
+    today = today or timezone.localdate()
+    red_before = today - timedelta(days=settings.VALUEGATE_MILESTONE_RED_DAYS)
+    open_overdue = {"completed_at__isnull": True, "due_date__lt": today}
+    oldest_critical = (
+        Milestone.objects.filter(measure=OuterRef("pk"), critical=True, **open_overdue)
+        .order_by()
+        .values("measure")
+        .annotate(oldest=Min("due_date"))
+        .values("oldest")
+    )
+    return queryset.annotate(
+        milestone_total=_milestone_count(),
+        milestones_overdue=_milestone_count(**open_overdue),
+        oldest_critical_due=Subquery(oldest_critical),
+    ).annotate(
+        implementation_status=Case(
+            When(milestone_total=0, then=Value("grey")),
+            When(oldest_critical_due__lte=red_before, then=Value("red")),
+            When(milestones_overdue__gt=0, then=Value("amber")),
+            default=Value("green"),
+        )
+    )
+
+
+def implementation_status(measure: Measure) -> str:
+    annotated = getattr(measure, "implementation_status", None)
+    if annotated is not None:
+        return annotated
+    return with_implementation_status(Measure.objects.filter(pk=measure.pk)).values_list(
+        "implementation_status", flat=True
+    )[0]
+
+
+def potential_status(measure: Measure) -> str:
+    """The potential light (DESIGN §5.3) needs a frozen plan, which arrives with the Financial
+    effects issue; until then every measure is grey ("no frozen plan yet")."""
+    return "grey"
+
+
+def measure_list(*, user, filters: dict | None = None) -> QuerySet[Measure]:
+    """Every measure `user` may see, with what a list row shows, in a constant number of queries."""
+    queryset = (
+        permissions.visible_measures(user)
+        .select_related("package", "owner", "sponsor", "controller")
+        .order_by("code")
+    )
+    return with_implementation_status(queryset)
+
+
+def measure_detail(*, user, measure_id: int) -> Measure | None:
+    return measure_list(user=user).filter(pk=measure_id).first()
+
+
+def gate_request_list(*, user) -> QuerySet[GateRequest]:
+    return (
+        GateRequest.objects.filter(measure__in=permissions.visible_measures(user))
+        .select_related("measure", "requested_by")
+        .prefetch_related("approvals__user")
+    )
+
+
+def pending_approvals_for(user) -> QuerySet[GateApproval]:
+    """Open approvals `user` could give now (DESIGN §5.1 approvers, minus the four-eyes cases:
+    their own requests, requests they already approved, and the controller sign-off of their
+    own measure)."""
+    if not user.is_authenticated:
+        return GateApproval.objects.none()
+    path = "request__measure__package__path"
+    fits = (
+        Q(role=ApproverRole.SPONSOR, request__measure__sponsor=user)
+        | (
+            Q(role=ApproverRole.PROGRAM_MANAGER)
+            & permissions.scope_filter(user, path, [ScopeRole.PROGRAM_MANAGER])
+        )
+        | (
+            Q(role=ApproverRole.CONTROLLER)
+            & permissions.scope_filter(user, path, [ScopeRole.CONTROLLER])
+            & ~Q(request__measure__owner=user)
+        )
+    )
+    already = GateApproval.objects.filter(user=user).values("request")
+    return (
+        GateApproval.objects.filter(fits, decision=Decision.PENDING, request__state=GateRequestState.PENDING)
+        .exclude(request__requested_by=user)
+        .exclude(request__in=already)
+        .select_related("request__measure__package", "request__requested_by")
+        .order_by("request__requested_at")
+    )
+
+
+@dataclass
+class Inbox:
+    approvals: list[GateApproval]
+    revisions: list[Notification]
+    updates: list[Notification]
+
+    @property
+    def count(self) -> int:
+        return len(self.approvals) + len(self.revisions)
+
+
+def inbox(*, user) -> Inbox:
+    """What waits for `user`: requests to approve and rejected requests to revise."""
+    approvals = list(pending_approvals_for(user))
+    open_notes = list(
+        Notification.objects.filter(user=user, resolved_at__isnull=True)
+        .select_related("measure", "gate_request")
+        .order_by("-created_at")[:100]
+    )
+    return Inbox(
+        approvals=approvals,
+        revisions=[n for n in open_notes if n.kind == "revision_requested"],
+        updates=[n for n in open_notes if n.kind != "revision_requested"][:10],
+    )
+
+
+def measure_history(*, measure: Measure) -> QuerySet[AuditEntry]:
+    """The measure's governance history, from the audit log (newest first)."""
+    return AuditEntry.objects.filter(measure_id=measure.pk).order_by("-id")

@@ -1,0 +1,277 @@
+"""Creating, editing and pausing measures (DESIGN §4, §5.1). Gates live in `gates.py`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection, transaction
+from django_fsm import ConcurrentTransition, TransitionNotAllowed
+
+from config.errors import Conflict, InvalidInput, NotFound, PermissionRefused, StaleVersion
+from measures import permissions
+from measures.choices import GateRequestState, ScopeKind, ScopeRole, Stage
+from measures.models import GateRequest, Measure, Scope
+from measures.services.audit import audit_append
+
+EDITABLE_FIELDS = [
+    "title",
+    "objective",
+    "package",
+    "owner",
+    "sponsor",
+    "controller",
+    "business_unit",
+    "no_known_risks",
+    "no_known_overlaps",
+]
+
+
+def measure_for_update(*, measure_id: int, by) -> Measure:
+    """Lock the measure row (inside the caller's transaction) and check the user may see it."""
+    measure = (
+        Measure.objects.select_for_update(of=("self",))
+        .select_related("package")
+        .filter(pk=measure_id)
+        .first()
+    )
+    if measure is None or not permissions.can_see_measure(by, measure):
+        raise NotFound("No such measure.")
+    return measure
+
+
+def check_version(measure: Measure, version: int | None) -> None:
+    if version is not None and int(version) != measure.version:
+        raise StaleVersion(
+            f"The measure was changed meanwhile (you sent version {version}, it is now at "
+            f"{measure.version}). Reload it and apply your change again."
+        )
+
+
+def _check_people(*, package: Scope, owner, sponsor, controller) -> None:
+    """DESIGN §4: the controller holds the controller role in one of the measure's scopes, and
+    (four-eyes, §5.1) is not its owner."""
+    if package.kind != ScopeKind.PACKAGE:
+        raise InvalidInput(
+            "A measure belongs to a measure package.", details={"package": ["Choose a measure package."]}
+        )
+    if controller is not None:
+        permissions.forget_cached_permissions(controller)
+        if not permissions.has_scope_role(controller, package, ScopeRole.CONTROLLER):
+            raise InvalidInput(
+                f"{controller} is not a controller of '{package.name}' or a scope above it.",
+                details={
+                    "controller": ["The controller must hold the controller role in the measure's scope."]
+                },
+            )
+        if owner is not None and owner.pk == controller.pk:
+            raise InvalidInput(
+                "The owner cannot also be the measure's controller (four-eyes).",
+                details={"controller": ["Choose a controller other than the owner."]},
+            )
+
+
+def _next_code() -> tuple[int, str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence('measures_measure', 'id'))")
+        pk = cursor.fetchone()[0]
+    return pk, f"M-{pk:05d}"
+
+
+def measure_create(
+    *,
+    by,
+    title: str,
+    objective: str,
+    package: Scope,
+    owner=None,
+    sponsor=None,
+    controller=None,
+    business_unit: str = "",
+    no_known_risks: bool = False,
+    no_known_overlaps: bool = False,
+) -> Measure:
+    """Create a measure at DoI 0 (DESIGN §5.1: title, objective/starting point and package).
+    Admins, program managers and contributors of the package create; the creator owns it when no
+    owner is named and they are a contributor."""
+    if not permissions.can_create_measure(by, package):
+        raise PermissionRefused("Only a program manager or contributor of this package may add measures.")
+    errors = {}
+    if not (title or "").strip():
+        errors["title"] = ["Give the measure a title."]
+    if not (objective or "").strip():
+        errors["objective"] = ["Describe the objective and starting point."]
+    if errors:
+        raise InvalidInput("A measure needs a title and an objective.", details=errors)
+    if owner is None and permissions.has_scope_role(by, package, ScopeRole.CONTRIBUTOR):
+        owner = by
+    _check_people(package=package, owner=owner, sponsor=sponsor, controller=controller)
+    with transaction.atomic():
+        pk, code = _next_code()
+        measure = Measure.objects.create(
+            pk=pk,
+            code=code,
+            title=title.strip(),
+            objective=objective.strip(),
+            package=package,
+            owner=owner,
+            sponsor=sponsor,
+            controller=controller,
+            business_unit=business_unit,
+            no_known_risks=no_known_risks,
+            no_known_overlaps=no_known_overlaps,
+            created_by=by,
+        )
+        audit_append(
+            actor=by,
+            action="measure_created",
+            subject=measure,
+            measure_id=measure.pk,
+            after=_snapshot(measure),
+        )
+    return measure
+
+
+def _snapshot(measure: Measure, fields: list[str] | None = None) -> dict[str, Any]:
+    data = {}
+    for name in fields or [*EDITABLE_FIELDS, "stage"]:
+        field = Measure._meta.get_field(name)
+        data[name] = getattr(measure, field.attname)
+    return data
+
+
+def measure_update(*, measure: Measure, by, version: int | None, **changes: Any) -> Measure:
+    """Edit a measure's fields with optimistic locking: a stale `version` is refused (409)."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
+    with transaction.atomic():
+        measure = measure_for_update(measure_id=measure.pk, by=by)
+        if not permissions.can_edit_measure(by, measure):
+            raise PermissionRefused("Only the measure's owner or a program manager of its scope may edit it.")
+        check_version(measure, version)
+        if measure.stage in (Stage.CLOSED, Stage.CANCELLED):
+            raise Conflict(f"A {measure.get_stage_display().lower()} measure cannot be edited.")
+        changed = [name for name, value in changes.items() if getattr(measure, name) != value]
+        if "package" in changed and not permissions.can_create_measure(by, changes["package"]):
+            raise PermissionRefused("You may only move measures into packages where you may add them.")
+        if not changed:
+            return measure
+        before = _snapshot(measure, changed)
+        for name in changed:
+            setattr(measure, name, changes[name])
+        if "title" in changed and not measure.title.strip():
+            raise InvalidInput("A measure needs a title.", details={"title": ["Give the measure a title."]})
+        _check_people(
+            package=measure.package,
+            owner=measure.owner,
+            sponsor=measure.sponsor,
+            controller=measure.controller,
+        )
+        measure.version += 1
+        measure.save()
+        audit_append(
+            actor=by,
+            action="measure_updated",
+            subject=measure,
+            measure_id=measure.pk,
+            before=before,
+            after=_snapshot(measure, changed),
+        )
+    return measure
+
+
+def run_transition(measure: Measure, name: str, *args: Any) -> None:
+    """Call a django-fsm transition and save; a transition not allowed from here is a 409."""
+    before = measure.stage
+    try:
+        getattr(measure, name)(*args)
+        measure.save()
+    except TransitionNotAllowed as exc:
+        raise Conflict(f"A measure that is {Stage(before).label} cannot {name.replace('_', ' ')}.") from exc
+    except ConcurrentTransition as exc:
+        raise Conflict("The measure changed state meanwhile. Reload and try again.") from exc
+
+
+def _withdraw_pending(measure: Measure, by, reason: str) -> None:
+    for request in GateRequest.objects.filter(measure=measure, state=GateRequestState.PENDING):
+        request.state = GateRequestState.WITHDRAWN
+        request.save(update_fields=["state"])
+        audit_append(
+            actor=by,
+            action="gate_request_withdrawn",
+            subject=request,
+            measure_id=measure.pk,
+            after={"to_doi": request.to_doi},
+            comment=reason,
+        )
+
+
+def _side_state_change(
+    *, measure: Measure, by, version: int | None, name: str, reason: str = "", allowed, refusal: str
+) -> Measure:
+    with transaction.atomic():
+        measure = measure_for_update(measure_id=measure.pk, by=by)
+        if not allowed(by, measure):
+            raise PermissionRefused(refusal)
+        check_version(measure, version)
+        before = measure.stage
+        run_transition(measure, name, *([reason] if name != "resume" else []))
+        if name != "resume":
+            _withdraw_pending(measure, by, f"Measure {measure.get_stage_display().lower()}: {reason}")
+        audit_append(
+            actor=by,
+            action=f"measure_{name}",
+            subject=measure,
+            measure_id=measure.pk,
+            before={"stage": before},
+            after={"stage": measure.stage},
+            comment=reason,
+        )
+    return measure
+
+
+def _require_reason(reason: str, what: str) -> str:
+    if not (reason or "").strip():
+        raise InvalidInput(
+            f"Give a reason to {what} the measure.", details={"reason": ["A reason is required."]}
+        )
+    return reason.strip()
+
+
+def measure_hold(*, measure: Measure, by, reason: str, version: int | None = None) -> Measure:
+    """Put a measure on hold (DESIGN §5.1 side state, reason required); a pending gate request is
+    withdrawn. Owner, sponsor, program managers and admins may."""
+    return _side_state_change(
+        measure=measure,
+        by=by,
+        version=version,
+        name="hold",
+        reason=_require_reason(reason, "hold"),
+        allowed=permissions.can_hold_measure,
+        refusal="Only the owner, the sponsor or a program manager may put this measure on hold.",
+    )
+
+
+def measure_resume(*, measure: Measure, by, version: int | None = None) -> Measure:
+    """Resume a measure on hold: it returns to the DoI it left (DESIGN §5.1)."""
+    return _side_state_change(
+        measure=measure,
+        by=by,
+        version=version,
+        name="resume",
+        allowed=permissions.can_hold_measure,
+        refusal="Only the owner, the sponsor or a program manager may resume this measure.",
+    )
+
+
+def measure_cancel(*, measure: Measure, by, reason: str, version: int | None = None) -> Measure:
+    """Cancel a measure from any state but Closed (DESIGN §5.1): sponsor or program manager only."""
+    return _side_state_change(
+        measure=measure,
+        by=by,
+        version=version,
+        name="cancel",
+        reason=_require_reason(reason, "cancel"),
+        allowed=permissions.can_cancel_measure,
+        refusal="Only the sponsor or a program manager of the scope may cancel a measure.",
+    )
