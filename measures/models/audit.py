@@ -34,3 +34,7 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action} by {self.actor_name or 'system'}"
+
+    @property
+    def action_label(self) -> str:
+        return self.action.replace("_", " ").capitalize()
