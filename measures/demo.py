@@ -9,7 +9,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from measures.choices import GlobalGroup, ScopeKind, ScopeRole
+from measures.demo_measures import load_measures
 from measures.models import Membership, Scope
+from measures.permissions import forget_cached_permissions
 
 DEMO_PASSWORD = "valuegate-demo"  # noqa: S105  (printed by `demo`; local use only)
 
@@ -108,6 +110,9 @@ def load(stdout=None) -> None:
                 Membership.objects.get_or_create(user=cast[username], scope=scopes[program], role=role)
             continue
         Membership.objects.get_or_create(user=cast[username], scope=scope, role=role)
+    for user in cast.values():
+        forget_cached_permissions(user)
+    load_measures(cast, scopes)
 
 
 def logins() -> list[tuple[str, str, str]]:

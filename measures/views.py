@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
@@ -16,7 +17,7 @@ from config.errors import CriteriaUnmet, DomainError
 from measures import forms, permissions, selectors, services
 from measures.api.views import document_response
 from measures.choices import DOI_NAMES, GateRequestState, Stage
-from measures.filters import MeasureFilter
+from measures.filters import LIGHTS, MeasureFilter
 from measures.models import Document, Measure, Milestone
 from measures.models.measure import CANCELLABLE, HOLDABLE
 
@@ -27,6 +28,14 @@ SORTS = {
     "owner": "owner__username",
     "updated": "updated_at",
 }
+
+SORT_COLUMNS = [
+    ("code", "Code"),
+    ("title", "Title"),
+    ("stage", "Stage"),
+    ("owner", "Owner"),
+    ("updated", "Updated"),
+]
 
 
 @login_required
@@ -45,11 +54,26 @@ def measure_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(queryset, 25).get_page(request.GET.get("page"))
     params = request.GET.copy()
     params.pop("page", None)
+    unsorted = params.copy()
+    unsorted.pop("sort", None)
     context = {
         "filter": filterset,
         "page": page,
         "sort": sort,
         "query": params.urlencode(),
+        "query_without_sort": unsorted.urlencode(),
+        "sort_columns": SORT_COLUMNS,
+        "scope_options": [
+            (scope.pk, "\u00a0\u00a0" * scope.depth + scope.name)
+            for scope in permissions.visible_scopes(request.user)
+        ],
+        "stages": Stage.choices,
+        "selected_stages": request.GET.getlist("stage"),
+        "owners": get_user_model()
+        .objects.filter(owned_measures__in=permissions.visible_measures(request.user))
+        .distinct()
+        .order_by("first_name", "username"),
+        "lights": LIGHTS,
         "can_create": permissions.visible_scopes(request.user).exists()
         and not permissions.is_leadership(request.user),
     }

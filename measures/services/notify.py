@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -11,8 +13,22 @@ from django.utils import timezone
 
 from measures.models import Measure, Notification
 
+_emails_suppressed: ContextVar[bool] = ContextVar("valuegate_emails_suppressed", default=False)
+
+
+@contextlib.contextmanager
+def emails_suppressed() -> Iterator[None]:
+    """Build history without mailing anyone (the demo loader replays months of approvals)."""
+    token = _emails_suppressed.set(True)
+    try:
+        yield
+    finally:
+        _emails_suppressed.reset(token)
+
 
 def email_after_commit(*, users: Iterable, subject: str, body: str) -> None:
+    if _emails_suppressed.get():
+        return
     recipients = sorted({user.email for user in users if user is not None and user.email})
     if not recipients:
         return

@@ -26,6 +26,8 @@ def test_list_filters_sorts_and_hides_other_scopes(browser, cast, tree, ready_me
     assert page.status_code == 200
     body = page.content.decode()
     assert ready_measure.code in body and "Rightsize idle VMs" in body
+    assert "sort=title" in body and "Implementation status" in body
+    assert f'<option value="{tree.package.pk}"' in body and "Automate failover" in body
     filtered = (
         browser(cast["pm"]).get(f"/measures/?scope={tree.sibling_package.pk}&sort=-title").content.decode()
     )
