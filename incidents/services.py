@@ -186,8 +186,11 @@ def incident_log(
     """Log an incident quickly (seed step 2): evaluate the declaration criteria and record which
     were met, so the page can make "declare" prominent and the PIR can see the suggestion."""
     _require_change(by)
-    if not title.strip():
-        raise InvalidInput("Give the incident a title.", details={"title": ["This field is required."]})
+    if not title.strip() or len(title) > 300:
+        raise InvalidInput(
+            "Give the incident a title (up to 300 characters).",
+            details={"title": ["Required, at most 300 characters."]},
+        )
     if severity not in Severity.values:
         raise InvalidInput("Severity is 1 to 4.", details={"severity": ["Choose SEV1 to SEV4."]})
     services = list(services)
@@ -653,7 +656,7 @@ def status_update_create(
             incident=incident, kind=kind, audience=audience, channel=channel,
             affected_service=affected_service, business_impact=business_impact, current_status=current_status,
             workaround=workaround, next_update_due_at=next_update_due_at, decisions_needed=decisions_needed,
-            subject=subject or prefill["subject"], body=body or prefill["body"],
+            subject=(subject or prefill["subject"])[:300], body=body or prefill["body"],
             requires_approval=requires_approval, created_by=by,
             state=UpdateState.AWAITING_APPROVAL if requires_approval else UpdateState.DRAFT,
         )  # fmt: skip
@@ -871,9 +874,11 @@ def _import_row(
     if not isinstance(row, dict):
         return {}, {"row": ["Expected an object."]}
     values: dict[str, Any] = {"reference": str(row.get("reference") or "").strip() or None}
+    if values["reference"] and len(values["reference"]) > 40:
+        errors["reference"] = ["At most 40 characters."]
     values["title"] = str(row.get("title") or "").strip()
-    if not values["title"]:
-        errors["title"] = ["This field is required."]
+    if not values["title"] or len(values["title"]) > 300:
+        errors["title"] = ["Required, at most 300 characters."]
     severity = row.get("severity", Severity.SEV2)
     if severity not in Severity.values:
         errors["severity"] = ["Choose 1 to 4."]
@@ -901,12 +906,14 @@ def _import_row(
     values["impact_started_at"] = values["impact_started_at"] or values["detected_at"]
     for name in ("users_affected", "estimated_downtime_minutes"):
         value = row.get(name)
-        if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+        if value is not None and (
+            not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 2_147_483_647
+        ):
             errors[name] = ["Expected a whole number ≥ 0."]
         values[name] = value
     try:
         values["response_effort_hours"] = Decimal(str(row.get("response_effort_hours", 0)))
-        if values["response_effort_hours"] < 0:
+        if not 0 <= values["response_effort_hours"] < 10_000_000:
             raise ValueError
     except (ArithmeticError, ValueError):
         errors["response_effort_hours"] = ["Expected a number ≥ 0."]
@@ -931,6 +938,9 @@ def _import_row(
 
 def _import_user(username: Any, errors: dict[str, list[str]]) -> Any:
     if not username:
+        return None
+    if not isinstance(username, str):
+        errors["mim"] = ["Expected a username."]
         return None
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:

@@ -32,6 +32,7 @@ from incidents.models import (
 )
 
 User = get_user_model()
+MAX_INT = 2_147_483_647  # PostgreSQL integer
 _users = User.objects.filter(is_active=True)
 
 
@@ -116,8 +117,10 @@ class IncidentCreateSerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.SEV2)
     services = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all(), many=True, required=False)
     description = serializers.CharField(required=False, allow_blank=True, default="")
-    users_affected = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    estimated_downtime_minutes = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    users_affected = serializers.IntegerField(min_value=0, max_value=MAX_INT, required=False, allow_null=True)
+    estimated_downtime_minutes = serializers.IntegerField(
+        min_value=0, max_value=MAX_INT, required=False, allow_null=True
+    )
     revenue_impact = serializers.BooleanField(required=False, default=False)
     regulatory_risk = serializers.BooleanField(required=False, default=False)
     executive_visibility = serializers.BooleanField(required=False, default=False)
@@ -128,8 +131,10 @@ class IncidentCreateSerializer(serializers.Serializer):
 
 class CriteriaInputSerializer(serializers.Serializer):
     services = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all(), many=True, required=False)
-    users_affected = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    estimated_downtime_minutes = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    users_affected = serializers.IntegerField(min_value=0, max_value=MAX_INT, required=False, allow_null=True)
+    estimated_downtime_minutes = serializers.IntegerField(
+        min_value=0, max_value=MAX_INT, required=False, allow_null=True
+    )
     revenue_impact = serializers.BooleanField(required=False, default=False)
     regulatory_risk = serializers.BooleanField(required=False, default=False)
     executive_visibility = serializers.BooleanField(required=False, default=False)
@@ -146,8 +151,10 @@ class IncidentUpdateSerializer(serializers.Serializer):
     title = serializers.CharField(max_length=300, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     services = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all(), many=True, required=False)
-    users_affected = serializers.IntegerField(min_value=0, required=False, allow_null=True)
-    estimated_downtime_minutes = serializers.IntegerField(min_value=0, required=False, allow_null=True)
+    users_affected = serializers.IntegerField(min_value=0, max_value=MAX_INT, required=False, allow_null=True)
+    estimated_downtime_minutes = serializers.IntegerField(
+        min_value=0, max_value=MAX_INT, required=False, allow_null=True
+    )
     revenue_impact = serializers.BooleanField(required=False)
     regulatory_risk = serializers.BooleanField(required=False)
     executive_visibility = serializers.BooleanField(required=False)
@@ -222,13 +229,13 @@ class StatusUpdateCreateSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=UpdateKind.choices)
     audience = serializers.ChoiceField(choices=Audience.choices)
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.EMAIL)
-    affected_service = serializers.CharField(allow_blank=True)
+    affected_service = serializers.CharField(max_length=300, allow_blank=True)
     business_impact = serializers.CharField(allow_blank=True)
     current_status = serializers.CharField(allow_blank=True)
     workaround = serializers.CharField(required=False, allow_blank=True, default="")
     next_update_due_at = serializers.DateTimeField(required=False, allow_null=True)
     decisions_needed = serializers.CharField(required=False, allow_blank=True, default="")
-    subject = serializers.CharField(required=False, allow_blank=True, default="")
+    subject = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
     body = serializers.CharField(required=False, allow_blank=True, default="")
     requires_approval = serializers.BooleanField(required=False, default=False)
 
@@ -277,13 +284,13 @@ class VendorEscalationCreateSerializer(serializers.Serializer):
     vendor = serializers.CharField(max_length=200)
     contacted_at = serializers.DateTimeField(required=False, allow_null=True)
     responded_at = serializers.DateTimeField(required=False, allow_null=True)
-    reference = serializers.CharField(required=False, allow_blank=True, default="")
+    reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     notes = serializers.CharField(required=False, allow_blank=True, default="")
 
 
 class VendorRespondedSerializer(serializers.Serializer):
     responded_at = serializers.DateTimeField(required=False, allow_null=True)
-    reference = serializers.CharField(required=False, allow_blank=True, default="")
+    reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
 
 class RecoveryValidationSerializer(serializers.ModelSerializer):
