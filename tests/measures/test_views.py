@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
@@ -147,3 +149,54 @@ def test_parts_are_added_from_the_detail_page(browser, cast, ready_measure, sett
 def test_navigation_shows_measures_and_approvals(browser, cast):
     body = browser(cast["pm"]).get("/approvals/").content.decode()
     assert 'href="/measures/"' in body and 'href="/approvals/"' in body
+
+
+class _TagBalance(HTMLParser):
+    VOID = {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    }
+
+    def __init__(self):
+        super().__init__()
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+            if tag in self.stack:
+                while self.stack.pop() != tag:
+                    pass
+        else:
+            self.stack.pop()
+
+
+def test_pages_are_well_formed(browser, cast, ready_measure):
+    services.gate_request_submit(measure=ready_measure, by=cast["owner"])
+    client = browser(cast["pm"])
+    for url in (
+        "/measures/",
+        f"/measures/{ready_measure.pk}/",
+        "/approvals/",
+        "/measures/new/",
+        f"/measures/{ready_measure.pk}/edit/",
+    ):
+        parser = _TagBalance()
+        parser.feed(client.get(url).content.decode())
+        assert parser.errors == [] and parser.stack == [], (url, parser.errors[:3], parser.stack)
