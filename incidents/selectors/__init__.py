@@ -1,0 +1,71 @@
+"""Reads of the major-incident record (DESIGN §6): what one incident shows and the metrics over
+many. Figures are computed here once and reused by the pages, the API and reporting.
+
+Split by concept (STYLE 18); callers use `from incidents import selectors` and `selectors.<name>`.
+`register_category_provider` is the hook `reviews` uses for repeat incidents by category (ADR 0010)."""
+
+from incidents.selectors.metrics import (
+    DURATIONS,
+    REPEAT_WINDOW,
+    Adherence,
+    MetricFilters,
+    PercentileCont,
+    cadence_adherence,
+    duration_summary,
+    hourly_rate,
+    incident_categories,
+    incident_figures,
+    incident_gaps,
+    incident_metrics,
+    metric_incidents,
+    metrics_by_month,
+    minutes_between,
+    register_category_provider,
+    repeat_incidents,
+    unregister_category_provider,
+    with_figures,
+    with_service_repeat,
+)
+from incidents.selectors.record import (
+    CriterionResult,
+    OpenIncident,
+    criteria_evaluation,
+    incident_due,
+    incident_list,
+    next_update_due,
+    open_major_incidents,
+    pir_due_at,
+    status_update_prefill,
+)
+
+__all__ = [
+    "DURATIONS",
+    "REPEAT_WINDOW",
+    "Adherence",
+    "CriterionResult",
+    "MetricFilters",
+    "OpenIncident",
+    "PercentileCont",
+    "cadence_adherence",
+    "criteria_evaluation",
+    "duration_summary",
+    "hourly_rate",
+    "incident_categories",
+    "incident_due",
+    "incident_figures",
+    "incident_gaps",
+    "incident_list",
+    "incident_metrics",
+    "metric_incidents",
+    "metrics_by_month",
+    "minutes_between",
+    "next_update_due",
+    "open_major_incidents",
+    "pir_due_at",
+    "register_category_provider",
+    "repeat_incidents",
+    "status_update_prefill",
+    "unregister_category_provider",
+    "with_figures",
+    "with_service_repeat",
+]
