@@ -201,8 +201,11 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         return render(request, "incidents/_timeline.html", {"incident": incident, "entries": entries, "kinds": kinds,
                                                               "kind_choices": EntryKind.choices, "can_change": permissions.can_change_incidents(request.user)})  # fmt: skip
     now = timezone.now()
-    validation = RecoveryValidation.objects.filter(incident=incident).first()
     due = selectors.incident_due(incident, policies())
+    if request.GET.get("partial") == "next-update":
+        context = {"incident": incident, "next_update_due_at": due, "overdue": bool(due and due < now)}
+        return render(request, "incidents/_next_update.html", context)
+    validation = RecoveryValidation.objects.filter(incident=incident).first()
     can_change = permissions.can_change_incidents(request.user)
     context = {
         "incident": incident,

@@ -275,6 +275,10 @@ def incident_declare(
 ) -> Incident:
     """Declare a major incident; a MIM must be assigned first (DESIGN §6)."""
     suffix = f" {reason}" if reason else ""
+    if incident.criteria_met:
+        suffix += f" The declaration criteria suggested it: {', '.join(incident.criteria_met)}."
+    else:
+        suffix += " No declaration criterion was met: declared on judgement."
     return _transition(
         incident, by, "declare", guard=_mim_guard, time_field="declared_at", at=at,
         kind=EntryKind.DECLARATION, text=f"Major incident declared.{suffix}",

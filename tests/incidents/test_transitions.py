@@ -169,3 +169,11 @@ def test_transition_locks_the_row(walk, mim):
     with CaptureQueriesContext(connection) as queries:
         services.incident_restore(incident=incident, by=mim, at=at(120))
     assert any("FOR UPDATE" in q["sql"] for q in queries.captured_queries)
+
+
+def test_the_declaration_entry_says_whether_the_criteria_suggested_it(walk, mim, catalog):
+    suggested = walk("declared")  # Payments: tier 1, customer-facing
+    text = suggested.timeline.get(kind=EntryKind.DECLARATION).text
+    assert "The declaration criteria suggested it: " in text and "Customer-facing service affected" in text
+    judged = walk("declared", service=catalog["intranet"], start=500)
+    assert "declared on judgement" in judged.timeline.get(kind=EntryKind.DECLARATION).text

@@ -160,3 +160,10 @@ def test_role_assignment_from_the_page(browser, walk, people):
     incident = walk("declared")
     browser.post(f"/incidents/{incident.pk}/roles/", {"role": RoleKind.RECORDER, "user": people["mim2"].pk})
     assert incident.roles.get(role=RoleKind.RECORDER).user == people["mim2"]
+
+
+def test_the_next_update_countdown_refreshes_and_turns_red(browser, walk):
+    incident = walk("declared")
+    html = browser.get(f"/incidents/{incident.pk}/?partial=next-update").content.decode()
+    assert 'hx-trigger="every 30s"' in html
+    assert "light-red" in html and "Status update overdue" in html
