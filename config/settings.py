@@ -261,3 +261,13 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "UpdateStateEnum": "incidents.choices.UpdateState",
     }
 )
+# One OpenAPI enum name per choice set of the measures API (drf-spectacular warns on duplicates).
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "MeasureStageEnum": "measures.choices.Stage",
+        "StatusLightEnum": "measures.filters.LIGHTS",
+        "ScopeKindEnum": "measures.choices.ScopeKind",
+        "DependencyKindEnum": "measures.choices.DependencyKind",
+        "DocumentKindEnum": "measures.choices.DocumentKind",
+    }
+)

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 
 from config.errors import DomainError
 from measures import services
-from measures.models import Membership, Scope
+from measures.models import AuditEntry, GateRequest, Measure, Membership, Scope
 
 
 class ScopeAdminForm(forms.ModelForm):
@@ -60,3 +60,36 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role"]
     search_fields = ["user__username", "scope__name"]
     autocomplete_fields = ["user", "scope"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Governed records change only through `measures.services` (permission, four-eyes, audit);
+    the admin shows them but does not edit them."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Measure)
+class MeasureAdmin(ReadOnlyAdmin):
+    list_display = ["code", "title", "stage", "package", "owner", "version"]
+    list_filter = ["stage"]
+    search_fields = ["code", "title"]
+
+
+@admin.register(GateRequest)
+class GateRequestAdmin(ReadOnlyAdmin):
+    list_display = ["measure", "from_doi", "to_doi", "state", "requested_by", "requested_at"]
+    list_filter = ["state", "to_doi"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "at", "actor_name", "action", "subject_type", "subject_id", "measure_id"]
+    list_filter = ["action"]

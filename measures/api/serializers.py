@@ -5,6 +5,7 @@ from rest_framework import serializers
 
 from measures import permissions, selectors
 from measures.choices import ScopeKind, ScopeRole
+from measures.filters import LIGHTS
 from measures.models import (
     AuditEntry,
     Comment,
@@ -127,11 +128,11 @@ class MeasureSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(serializers.ChoiceField(choices=["grey", "green", "amber", "red"]))
+    @extend_schema_field(serializers.ChoiceField(choices=LIGHTS))
     def get_implementation_status(self, measure) -> str:
         return selectors.implementation_status(measure)
 
-    @extend_schema_field(serializers.ChoiceField(choices=["grey", "green", "amber", "red"]))
+    @extend_schema_field(serializers.ChoiceField(choices=LIGHTS))
     def get_potential_status(self, measure) -> str:
         return selectors.potential_status(measure)
 
