@@ -265,7 +265,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {
         "MeasureStageEnum": "measures.choices.Stage",
-        "StatusLightEnum": "measures.filters.LIGHTS",
+        "StatusLightEnum": "measures.choices.LIGHTS",
         "ScopeKindEnum": "measures.choices.ScopeKind",
         "DependencyKindEnum": "measures.choices.DependencyKind",
         "DocumentKindEnum": "measures.choices.DocumentKind",

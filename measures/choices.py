@@ -56,6 +56,10 @@ DOI_OF_STAGE = {stage.value: doi for doi, stage in enumerate(DOI_STAGES)}
 DOI_NAMES = ["Defined", "Identified", "Detailed", "Decided", "Implemented", "Closed"]
 
 
+# The colours of the two status lights (DESIGN §5.3).
+LIGHTS = [("grey", "Grey"), ("green", "Green"), ("amber", "Amber"), ("red", "Red")]
+
+
 class Recurrence(models.TextChoices):
     RECURRING = "recurring", "Recurring"
     ONE_TIME = "one_time", "One-time"

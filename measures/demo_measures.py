@@ -14,17 +14,18 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db.models import F
 from django.utils import timezone
 
 from measures import services
 from measures.choices import DOI_STAGES, GATE_APPROVERS, ApproverRole, Decision, GateRequestState
-from measures.models import GateApproval, GateRequest, Measure, Scope
+from measures.models import GATE_TRANSITIONS, GateApproval, GateRequest, Measure, Scope
 from measures.services.audit import audit_append
+from measures.services.measures import run_transition
 from measures.services.notify import emails_suppressed
 
 # package: [(title, target, owner)]; target is a DoI 0-5, or "hold:<doi>" / "cancel:<doi>", and
 # "+pending" (a request waiting for the next gate) or "+rejected" (a request sent back to revise).
+# The demo runs inside `demo`'s transaction, so the row locks taken here are held until it commits.
 MEASURES = {
     "Failover automation": [
         ("Automate failover runbook for payments gateway", "3", "owner2"),
@@ -261,7 +262,8 @@ def _replay_gate(measure: Measure, to_doi: int, cast: dict) -> None:
             comment="Agreed.",
         )
     before = DOI_STAGES[to_doi - 1]
-    Measure.objects.filter(pk=measure.pk).update(stage=DOI_STAGES[to_doi], version=F("version") + 1)
+    locked = Measure.objects.select_for_update().get(pk=measure.pk)
+    run_transition(locked, GATE_TRANSITIONS[to_doi])
     GateRequest.objects.filter(pk=request.pk).update(decided_at=now)
     audit_append(
         actor=people[GATE_APPROVERS[to_doi][-1]],

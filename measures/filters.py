@@ -1,7 +1,7 @@
 import django_filters
 from django.db.models import Q
 
-from measures.choices import Stage
+from measures.choices import LIGHTS, Stage
 from measures.models import Dependency, GateRequest, Measure, Membership, Scope
 
 
@@ -17,9 +17,6 @@ class MembershipFilter(django_filters.FilterSet):
     class Meta:
         model = Membership
         fields = ["user", "scope", "role"]
-
-
-LIGHTS = [("grey", "Grey"), ("green", "Green"), ("amber", "Amber"), ("red", "Red")]
 
 
 class MeasureFilter(django_filters.FilterSet):

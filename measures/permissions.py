@@ -197,3 +197,17 @@ def approver_roles(user: AnyUser, measure) -> set[str]:
     if ScopeRole.CONTROLLER in held:
         roles.add(ApproverRole.CONTROLLER.value)
     return roles
+
+
+def can_override_status(user: AnyUser, measure) -> bool:
+    """DESIGN §5.3: a status light may be overridden (with a comment) by a program manager or a
+    controller of the measure's scope."""
+    return has_scope_role(user, measure.package, ScopeRole.PROGRAM_MANAGER, ScopeRole.CONTROLLER)
+
+
+def can_validate_actuals(user: AnyUser, measure) -> bool:
+    """DESIGN §5.1 four-eyes: only a controller of the measure's scope validates actuals, and never
+    the measure's owner. (Actuals arrive with the Financial effects issue; the rule lives here.)"""
+    if not has_scope_role(user, measure.package, ScopeRole.CONTROLLER):
+        return False
+    return bool(user.is_authenticated and measure.owner_id != user.pk)

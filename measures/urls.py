@@ -13,6 +13,7 @@ urlpatterns = [
     path("measures/<int:pk>/gate/request/", views.gate_request, name="gate-request"),
     path("gate-requests/<int:pk>/decide/", views.gate_decide, name="gate-decide"),
     path("measures/<int:pk>/state/<str:action>/", views.side_state, name="side-state"),
+    path("measures/<int:pk>/status-override/", views.status_override, name="status-override"),
     path("measures/<int:pk>/milestones/", views.milestone_add, name="milestone-add"),
     path("milestones/<int:pk>/complete/", views.milestone_done, name="milestone-complete"),
     path("measures/<int:pk>/risks/", views.risk_add, name="risk-add"),

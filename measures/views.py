@@ -16,8 +16,8 @@ from django.views.decorators.http import require_POST
 from config.errors import CriteriaUnmet, DomainError
 from measures import forms, permissions, selectors, services
 from measures.api.views import document_response
-from measures.choices import DOI_NAMES, GateRequestState, Stage
-from measures.filters import LIGHTS, MeasureFilter
+from measures.choices import DOI_NAMES, LIGHTS, GateRequestState, Stage
+from measures.filters import MeasureFilter
 from measures.models import Document, Measure, Milestone
 from measures.models.measure import CANCELLABLE, HOLDABLE
 
@@ -142,6 +142,8 @@ def measure_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_hold": measure.stage in HOLDABLE and permissions.can_hold_measure(user, measure),
         "can_resume": measure.stage == Stage.ON_HOLD and permissions.can_hold_measure(user, measure),
         "can_cancel": measure.stage in CANCELLABLE and permissions.can_cancel_measure(user, measure),
+        "can_override": permissions.can_override_status(user, measure),
+        "lights": LIGHTS,
         "effect_lines": measure.effect_lines.all(),
         "milestones": measure.milestones.select_related("evidence_document"),
         "risks": measure.risks.select_related("owner"),
@@ -303,6 +305,27 @@ def side_state(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         raise Http404("No such action.")
     run, done = calls[action]
     return _act(request, measure, run, done)
+
+
+@login_required
+@require_POST
+def status_override(request: HttpRequest, pk: int) -> HttpResponse:
+    measure = _visible(request, pk)
+    post = request.POST
+    version = int(post["version"]) if post.get("version", "").isdigit() else None
+    return _act(
+        request,
+        measure,
+        lambda: services.measure_status_override(
+            measure=measure,
+            by=request.user,
+            light=post.get("light", ""),
+            status=post.get("status", ""),
+            comment=post.get("comment", ""),
+            version=version,
+        ),
+        "Status override saved.",
+    )
 
 
 def _part(request: HttpRequest, pk: int, form_class, call, done: str, **form_kwargs) -> HttpResponse:

@@ -4,8 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from measures import permissions, selectors
-from measures.choices import ScopeKind, ScopeRole
-from measures.filters import LIGHTS
+from measures.choices import LIGHTS, ScopeKind, ScopeRole
 from measures.models import (
     AuditEntry,
     Comment,
@@ -117,6 +116,10 @@ class MeasureSerializer(serializers.ModelSerializer):
             "doi",
             "implementation_status",
             "potential_status",
+            "implementation_override",
+            "implementation_override_comment",
+            "potential_override",
+            "potential_override_comment",
             "version",
             "stage_before_hold",
             "hold_reason",
@@ -176,6 +179,13 @@ class MeasureUpdateSerializer(MeasureWriteSerializer):
 
 class MeasureReasonSerializer(serializers.Serializer):
     reason = serializers.CharField()
+    version = serializers.IntegerField(required=False)
+
+
+class StatusOverrideSerializer(serializers.Serializer):
+    light = serializers.ChoiceField(choices=["implementation", "potential"])
+    status = serializers.ChoiceField(choices=[("", "No override"), *LIGHTS], allow_blank=True)
+    comment = serializers.CharField()
     version = serializers.IntegerField(required=False)
 
 

@@ -38,6 +38,7 @@ from measures.api.serializers import (
     ScopeCreateSerializer,
     ScopeSerializer,
     ScopeUpdateSerializer,
+    StatusOverrideSerializer,
     TokenRequestSerializer,
     TokenSerializer,
     UserCreateSerializer,
@@ -271,6 +272,17 @@ class MeasureViewSet(
         return self._fresh(
             services.measure_hold(measure=self._measure(), by=request.user, **data.validated_data)
         )
+
+    @extend_schema(request=StatusOverrideSerializer, responses={200: MeasureSerializer})
+    @action(detail=True, methods=["post"], url_path="status-override")
+    def status_override(self, request, pk=None):
+        """Override a status light with a comment (audited); the computed light stays visible."""
+        data = StatusOverrideSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        measure = services.measure_status_override(
+            measure=self._measure(), by=request.user, **data.validated_data
+        )
+        return self._fresh(measure)
 
     @extend_schema(request=MeasureVersionSerializer, responses={200: MeasureSerializer})
     @action(detail=True, methods=["post"])

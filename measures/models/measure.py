@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import models
 from django_fsm import RETURN_VALUE, ConcurrentTransitionMixin, FSMField, transition
 
-from measures.choices import DOI_OF_STAGE, Stage
+from measures.choices import DOI_OF_STAGE, LIGHTS, Stage
 
 ACTIVE_STAGES = [
     Stage.DEFINED,
@@ -62,6 +62,10 @@ class Measure(ConcurrentTransitionMixin, models.Model):
     no_known_overlaps = models.BooleanField(
         default=False, help_text="The overlap check found no overlapping measures (DoI 1)."
     )
+    implementation_override = models.CharField(max_length=10, choices=LIGHTS, blank=True)
+    implementation_override_comment = models.TextField(blank=True)
+    potential_override = models.CharField(max_length=10, choices=LIGHTS, blank=True)
+    potential_override_comment = models.TextField(blank=True)
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

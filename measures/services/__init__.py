@@ -32,6 +32,7 @@ from measures.services.measures import (
     measure_create,
     measure_hold,
     measure_resume,
+    measure_status_override,
     measure_update,
 )
 from measures.services.scopes import (
@@ -65,6 +66,7 @@ __all__ = [
     "measure_create",
     "measure_hold",
     "measure_resume",
+    "measure_status_override",
     "measure_update",
     "membership_create",
     "membership_delete",

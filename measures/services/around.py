@@ -384,8 +384,12 @@ def document_upload(*, measure: Measure, by, uploaded_file, kind: str = Document
 
 
 def document_delete(*, document: Document, by) -> None:
+    """Delete a document, unless it is the only evidence of a completed milestone (DoI 4 needs it)."""
     with transaction.atomic():
         _editable(document.measure, by)
+        sole_evidence = Milestone.objects.filter(evidence_document=document, evidence_note="").first()
+        if sole_evidence is not None:
+            raise Conflict(f"This document is the only evidence of the milestone '{sole_evidence.title}'.")
         stored = document.file.name
         storage = document.file.storage
         document.delete()

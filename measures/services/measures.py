@@ -275,3 +275,43 @@ def measure_cancel(*, measure: Measure, by, reason: str, version: int | None = N
         allowed=permissions.can_cancel_measure,
         refusal="Only the sponsor or a program manager of the scope may cancel a measure.",
     )
+
+
+def measure_status_override(
+    *, measure: Measure, by, light: str, status: str, comment: str, version: int | None = None
+) -> Measure:
+    """Override one of the two lights (DESIGN §5.3): a comment is required, the change is audited,
+    and the computed value stays visible beside it. `status=""` removes the override."""
+    if light not in ("implementation", "potential"):
+        raise InvalidInput(
+            "Choose the implementation or the potential light.", details={"light": ["Unknown light."]}
+        )
+    if status not in ("", "grey", "green", "amber", "red"):
+        raise InvalidInput("Choose grey, green, amber or red.", details={"status": ["Unknown colour."]})
+    if not (comment or "").strip():
+        raise InvalidInput(
+            "Say why the light is overridden.", details={"comment": ["A comment is required."]}
+        )
+    with transaction.atomic():
+        measure = measure_for_update(measure_id=measure.pk, by=by)
+        if not permissions.can_override_status(by, measure):
+            raise PermissionRefused(
+                "Only a program manager or a controller of the scope may override a status light."
+            )
+        check_version(measure, version)
+        field = f"{light}_override"
+        before = {"status": getattr(measure, field), "comment": getattr(measure, f"{field}_comment")}
+        setattr(measure, field, status)
+        setattr(measure, f"{field}_comment", comment.strip() if status else "")
+        measure.version += 1
+        measure.save()
+        audit_append(
+            actor=by,
+            action="status_override",
+            subject=measure,
+            measure_id=measure.pk,
+            before={"light": light, **before},
+            after={"light": light, "status": status},
+            comment=comment.strip(),
+        )
+    return measure

@@ -224,16 +224,56 @@ def test_filters_and_ordering(api, cast, tree, ready_measure):
 
 
 def _many_measures(cast, tree, count):
+    """Measures with one of every part, and a pending gate request each."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    previous = None
     for number in range(count):
         measure = services.measure_create(
-            by=cast["pm"], title=f"Measure {number}", objective="x", package=tree.package, owner=cast["owner"]
+            by=cast["pm"],
+            title=f"Measure {number}",
+            objective="x",
+            package=tree.package,
+            owner=cast["owner"],
+            sponsor=cast["sponsor"],
+            controller=cast["controller"],
+            business_unit="BU",
+            no_known_overlaps=True,
         )
         services.milestone_create(measure=measure, by=cast["pm"], title="M", due_date="2020-01-01")
-        services.gate_request_submit  # noqa: B018 - requests are added below for some
+        services.effect_line_create(measure=measure, by=cast["pm"], account="cash", annual_potential=5)
+        services.risk_create(
+            measure=measure, by=cast["pm"], title="R", probability=1, impact=2, owner=cast["owner"]
+        )
+        services.comment_create(measure=measure, by=cast["pm"], body="c")
+        services.document_upload(
+            measure=measure, by=cast["pm"], uploaded_file=SimpleUploadedFile("a.txt", b"hello")
+        )
+        if previous is not None:
+            services.dependency_create(
+                source=measure, target=previous, kind="overlaps", share_percent=10, by=cast["pm"]
+            )
+        services.gate_request_submit(measure=measure, by=cast["owner"])
+        previous = measure
 
 
-@pytest.mark.parametrize("path", ["/api/v1/measures/", "/api/v1/gate-requests/", "/api/v1/milestones/"])
-def test_list_query_count_does_not_grow_with_page_size(api, cast, tree, path, django_assert_max_num_queries):
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/measures/",
+        "/api/v1/gate-requests/",
+        "/api/v1/milestones/",
+        "/api/v1/effect-lines/",
+        "/api/v1/risks/",
+        "/api/v1/dependencies/",
+        "/api/v1/documents/",
+        "/api/v1/comments/",
+    ],
+)
+def test_list_query_count_does_not_grow_with_page_size(
+    api, cast, tree, path, django_assert_max_num_queries, settings, tmp_path
+):
+    settings.MEDIA_ROOT = tmp_path
     _many_measures(cast, tree, 3)
     client = api.as_user(cast["pm"])
     with django_assert_max_num_queries(12) as small:

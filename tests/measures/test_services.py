@@ -126,3 +126,81 @@ def test_comments_by_anyone_who_sees_except_leadership(cast, ready_measure):
     )
     with pytest.raises(PermissionRefused):
         services.comment_create(measure=ready_measure, by=cast["leader"], body="x")
+
+
+def test_status_override_needs_a_comment_is_audited_and_keeps_the_computed_light(cast, ready_measure, api):
+    with pytest.raises(InvalidInput):
+        services.measure_status_override(
+            measure=ready_measure, by=cast["pm"], light="implementation", status="red", comment=""
+        )
+    for person in ("owner", "sponsor", "viewer", "leader"):
+        with pytest.raises(PermissionRefused):
+            services.measure_status_override(
+                measure=ready_measure, by=cast[person], light="implementation", status="red", comment="x"
+            )
+    measure = services.measure_status_override(
+        measure=ready_measure,
+        by=cast["controller"],
+        light="implementation",
+        status="red",
+        comment="Vendor slipped",
+    )
+    assert (measure.implementation_override, measure.implementation_override_comment) == (
+        "red",
+        "Vendor slipped",
+    )
+    entry = AuditEntry.objects.filter(measure_id=measure.pk).last()
+    assert (entry.action, entry.after, entry.comment) == (
+        "status_override",
+        {"light": "implementation", "status": "red"},
+        "Vendor slipped",
+    )
+    body = api.as_user(cast["pm"]).get(f"/api/v1/measures/{measure.pk}/").json()
+    assert (body["implementation_status"], body["implementation_override"]) == ("grey", "red")
+    cleared = api.post(
+        f"/api/v1/measures/{measure.pk}/status-override/",
+        {"light": "implementation", "status": "", "comment": "Back on track"},
+        format="json",
+    )
+    assert cleared.status_code == 200 and cleared.json()["implementation_override"] == ""
+
+
+def test_only_a_controller_who_is_not_the_owner_validates_actuals(cast, tree, ready_measure):
+    from measures import permissions
+    from measures.choices import ScopeRole
+    from measures.models import Membership
+
+    assert permissions.can_validate_actuals(cast["controller"], ready_measure)
+    assert not permissions.can_validate_actuals(cast["pm"], ready_measure)
+    Membership.objects.create(user=cast["owner"], scope=tree.program, role=ScopeRole.CONTROLLER)
+    permissions.forget_cached_permissions(cast["owner"])
+    assert not permissions.can_validate_actuals(cast["owner"], ready_measure)
+
+
+def test_row_history_is_kept_by_pghistory(cast, new_measure):
+    from measures.models import Measure
+
+    services.measure_update(measure=new_measure, by=cast["owner"], version=1, title="Renamed")
+    titles = list(Measure.pgh_event_model.objects.filter(pgh_obj=new_measure).values_list("title", flat=True))
+    assert titles[-1] == "Renamed" and len(titles) >= 2
+
+
+def test_evidence_document_cannot_be_deleted_from_under_its_milestone(
+    cast, ready_measure, settings, tmp_path
+):
+    from datetime import date
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.MEDIA_ROOT = tmp_path
+    doc = services.document_upload(
+        measure=ready_measure, by=cast["owner"], uploaded_file=SimpleUploadedFile("e.pdf", b"%PDF-1.4 x")
+    )
+    milestone = services.milestone_create(
+        measure=ready_measure, by=cast["owner"], title="M", due_date=date(2027, 1, 1)
+    )
+    services.milestone_complete(
+        milestone=milestone, by=cast["owner"], completed_at=date(2026, 1, 1), evidence_document=doc
+    )
+    with pytest.raises(Conflict, match="only evidence"):
+        services.document_delete(document=doc, by=cast["owner"])
