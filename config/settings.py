@@ -196,6 +196,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a field called "kind": each app adds names for its choice sets below.
+    "ENUM_NAME_OVERRIDES": {
+        "ReportKindEnum": "reporting.models.ReportKind",
+        "NotificationKindEnum": "measures.choices.NotificationKind",
+    },
 }
 
 # --- Security ----------------------------------------------------------------------------------

@@ -37,6 +37,18 @@ def need_service(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+@pytest.fixture(autouse=True)
+def celery_in_process(request):
+    """Unit and API tests run tasks in-process; integration tests use a real worker."""
+    from config.celery import app
+
+    eager = request.node.get_closest_marker("integration") is None
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = eager
+    yield
+    app.conf.task_always_eager = previous
+
+
 @pytest.fixture
 def make_user(db):
     def make(username: str, *, groups: list[str] = (), roles: list[tuple[Scope, str]] = (), **extra):

@@ -31,6 +31,7 @@ def database_url() -> str:
 
 def process_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for Playwright in this process only
     env.update({"DATABASE_URL": database_url(), "DJANGO_SETTINGS_MODULE": "config.settings", **extra})
     return env
 

@@ -31,7 +31,7 @@ def test_beat_and_worker_deliver_a_scheduled_steering_pack(transactional_db, red
     task.interval = IntervalSchedule.objects.create(every=3, period=IntervalSchedule.SECONDS)
     task.save()
 
-    env = process_env(EMAIL_URL=f"filemail://{mail_dir}", MEDIA_ROOT=str(tmp_path / "media"))
+    env = process_env(EMAIL_URL=f"filemail:///{mail_dir}", MEDIA_ROOT=str(tmp_path / "media"))
     with (
         running(worker_args(), env, tmp_path / "worker.log"),
         running(beat_args(tmp_path / "beat-schedule"), env, tmp_path / "beat.log"),
