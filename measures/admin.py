@@ -10,7 +10,7 @@ from measures.models import AuditEntry, GateRequest, Measure, Membership, Scope
 class ScopeAdminForm(forms.ModelForm):
     class Meta:
         model = Scope
-        fields = ["name", "kind", "parent", "description"]
+        fields = ["name", "kind", "parent", "description", "milestone_red_days"]
 
     def clean(self):
         cleaned = super().clean()
@@ -31,7 +31,7 @@ class ScopeAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["name"]
     readonly_fields = ["path"]
-    fields = ["name", "kind", "parent", "description", "path"]
+    fields = ["name", "kind", "parent", "description", "milestone_red_days", "path"]
 
     def get_readonly_fields(self, request, obj=None):
         return ["path", "kind"] if obj else ["path"]
@@ -44,6 +44,7 @@ class ScopeAdmin(admin.ModelAdmin):
                 by=request.user,
                 name=obj.name,
                 description=obj.description,
+                milestone_red_days=obj.milestone_red_days,
                 parent=obj.parent,
                 move="parent" in form.changed_data,
             )

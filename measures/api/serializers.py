@@ -26,7 +26,7 @@ User = get_user_model()
 class ScopeSerializer(serializers.ModelSerializer):
     class Meta:
         model = Scope
-        fields = ["id", "name", "kind", "parent", "description", "path"]
+        fields = ["id", "name", "kind", "parent", "description", "path", "milestone_red_days"]
         read_only_fields = ["path"]
 
 
@@ -41,6 +41,13 @@ class ScopeUpdateSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=200, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     parent = serializers.PrimaryKeyRelatedField(queryset=Scope.objects.all(), allow_null=True, required=False)
+    milestone_red_days = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=1,
+        max_value=365,
+        help_text="Programs: red threshold in days.",
+    )
 
 
 class UserSerializer(serializers.ModelSerializer):

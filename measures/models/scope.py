@@ -22,6 +22,12 @@ class Scope(models.Model):
     )
     path = models.CharField(max_length=500, editable=False, default="")
     description = models.TextField(blank=True)
+    milestone_red_days = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Programs: days a critical milestone may be overdue before the implementation light "
+        "turns red (empty: VALUEGATE_MILESTONE_RED_DAYS).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

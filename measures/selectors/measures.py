@@ -3,16 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from django.conf import settings
-from django.db.models import Case, Count, IntegerField, Min, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    BigIntegerField,
+    Case,
+    Count,
+    DateField,
+    F,
+    Func,
+    IntegerField,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 
 from measures import permissions
 from measures.choices import ApproverRole, Decision, GateRequestState, ScopeRole
-from measures.models import AuditEntry, GateApproval, GateRequest, Measure, Milestone, Notification
+from measures.models import AuditEntry, GateApproval, GateRequest, Measure, Milestone, Notification, Scope
 
 
 def _milestone_count(**filters) -> Coalesce:
@@ -28,10 +43,10 @@ def _milestone_count(**filters) -> Coalesce:
 
 def with_implementation_status(queryset: QuerySet[Measure], today: date | None = None) -> QuerySet[Measure]:
     """Annotate the implementation light (DESIGN §5.3) computed in the database: grey without
-    milestones, red when a critical milestone is overdue by the red threshold or more, amber when
-    any milestone is overdue, else green."""
+    milestones, red when a critical milestone is overdue by the program's red threshold or more
+    (Scope.milestone_red_days, else VALUEGATE_MILESTONE_RED_DAYS), amber when any milestone is
+    overdue, else green."""
     today = today or timezone.localdate()
-    red_before = today - timedelta(days=settings.VALUEGATE_MILESTONE_RED_DAYS)
     open_overdue = {"completed_at__isnull": True, "due_date__lt": today}
     oldest_critical = (
         Milestone.objects.filter(measure=OuterRef("pk"), critical=True, **open_overdue)
@@ -40,16 +55,38 @@ def with_implementation_status(queryset: QuerySet[Measure], today: date | None =
         .annotate(oldest=Min("due_date"))
         .values("oldest")
     )
-    return queryset.annotate(
-        milestone_total=_milestone_count(),
-        milestones_overdue=_milestone_count(**open_overdue),
-        oldest_critical_due=Subquery(oldest_critical),
-    ).annotate(
-        implementation_status=Case(
-            When(milestone_total=0, then=Value("grey")),
-            When(oldest_critical_due__lte=red_before, then=Value("red")),
-            When(milestones_overdue__gt=0, then=Value("amber")),
-            default=Value("green"),
+    # The program is the second scope on the package's path ("/portfolio/program/...").
+    program_id = Cast(
+        Func(F("package__path"), Value("/"), Value(3), function="split_part"), BigIntegerField()
+    )
+    program_days = Scope.objects.filter(pk=OuterRef("program_id")).values("milestone_red_days")[:1]
+    return (
+        queryset.annotate(
+            milestone_total=_milestone_count(),
+            milestones_overdue=_milestone_count(**open_overdue),
+            oldest_critical_due=Subquery(oldest_critical),
+            program_id=program_id,
+        )
+        .annotate(
+            red_days=Coalesce(
+                Subquery(program_days, output_field=IntegerField()),
+                Value(settings.VALUEGATE_MILESTONE_RED_DAYS),
+            ),
+            critical_days_overdue=Func(
+                Value(today, output_field=DateField()),
+                F("oldest_critical_due"),
+                template="(%(expressions)s)",
+                arg_joiner=" - ",
+                output_field=IntegerField(),
+            ),
+        )
+        .annotate(
+            implementation_status=Case(
+                When(milestone_total=0, then=Value("grey")),
+                When(critical_days_overdue__gte=F("red_days"), then=Value("red")),
+                When(milestones_overdue__gt=0, then=Value("amber")),
+                default=Value("green"),
+            )
         )
     )
 

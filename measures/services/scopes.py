@@ -65,6 +65,7 @@ def scope_update(
     description: str | None = None,
     parent: Scope | None = None,
     move: bool = False,
+    milestone_red_days: int | None | object = ...,
 ) -> Scope:
     """Rename or move a scope. A move re-roots the whole subtree's paths in one UPDATE."""
     with transaction.atomic():
@@ -75,6 +76,8 @@ def scope_update(
             scope.name = name
         if description is not None:
             scope.description = description
+        if milestone_red_days is not ...:
+            scope.milestone_red_days = milestone_red_days
         if move and parent != scope.parent:
             if not permissions.can_manage_scope(by, parent):
                 raise PermissionRefused("You may only move scopes under scopes you manage.")
