@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -233,6 +234,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "figures": selectors.incident_figures(incident, as_of=now),
         "actions": _allowed_actions(incident) if can_change else [],
         "update_kinds": UpdateKind.choices,
+        "currency": settings.VALUEGATE_CURRENCY,
     }
     if can_change:
         context.update(
@@ -476,8 +478,14 @@ def metrics(request: HttpRequest) -> HttpResponse:
     charts_svg = [
         (title, charts.bar_chart(points, title=title, unit=unit)) for title, points, unit in chart_data
     ]
-    return render(
-        request,
-        "incidents/metrics.html",
-        {"form": form, "figures": figures, "charts": charts_svg, "months": months},
-    )
+    durations = [
+        (name.replace("_", " ").capitalize(), stats) for name, stats in figures["durations_minutes"].items()
+    ]
+    context = {
+        "form": form,
+        "figures": figures,
+        "charts": charts_svg,
+        "months": months,
+        "durations": durations,
+    }
+    return render(request, "incidents/metrics.html", context)

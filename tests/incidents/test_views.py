@@ -147,6 +147,8 @@ def test_metrics_page_has_charts_and_a_table(browser, walk):
     page = browser.get("/incidents/metrics/").content.decode()
     assert page.count("<svg") == 3
     assert "Median time to restore (minutes)" in page
+    restore_row = page.split("<th>Time to restore</th>")[1].split("</tr>")[0]
+    assert '<td class="num">90.0</td>' in restore_row  # median of 60 and 120
     assert "<td>2026-01</td>" in page and "<td>2026-03</td>" in page
     filtered = browser.get("/incidents/metrics/?date_from=2026-03-01").content.decode()
     assert "<td>2026-01</td>" not in filtered
