@@ -8,7 +8,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 
 WIDTH, HEIGHT = 560, 240
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 16, 36
+LEFT, RIGHT, TOP, BOTTOM = 56, 12, 16, 36
 
 
 def bar_chart(points: Sequence[tuple[str, float | None]], *, title: str, unit: str = "") -> SafeString:
@@ -57,4 +57,6 @@ def bar_chart(points: Sequence[tuple[str, float | None]], *, title: str, unit: s
 
 
 def _num(value: float) -> str:
+    if value >= 10_000:
+        return f"{value / 1000:,.0f}k"
     return f"{value:,.0f}" if value >= 10 else f"{value:,.1f}"

@@ -115,10 +115,14 @@ class StatusUpdateForm(forms.Form):
 
 
 class VendorEscalationForm(forms.Form):
-    vendor = forms.CharField(max_length=200)
-    reference = forms.CharField(max_length=200, required=False)
+    vendor = forms.CharField(max_length=200, widget=forms.TextInput(attrs={"placeholder": "Vendor"}))
+    reference = forms.CharField(
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "Their ticket reference"}),
+    )
     contacted_at = _dt(label="Contacted at (default now)")
-    notes = forms.CharField(required=False)
+    notes = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": "Notes"}))
 
 
 _YES_NO = [("", "—"), ("true", "Yes"), ("false", "No")]
