@@ -74,7 +74,7 @@ class CriterionResult:
 
 def criteria_evaluation(
     *,
-    services: Iterable[Service],
+    services: Iterable[Service] = (),
     users_affected: int | None = None,
     estimated_downtime_minutes: int | None = None,
     revenue_impact: bool = False,

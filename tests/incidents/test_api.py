@@ -312,3 +312,9 @@ def test_validation_checklist_read(as_mim, walk, mim):
     assert len(as_mim.get(f"/api/v1/incidents/{incident.pk}/validation/").json()["unmet"]) == 6
     complete_validation(incident, mim)
     assert as_mim.get(f"/api/v1/incidents/{incident.pk}/validation/").json()["unmet"] == []
+
+
+def test_criteria_evaluate_with_no_services(as_mim):
+    response = as_mim.post("/api/v1/declaration-criteria/evaluate/", {"executive_visibility": True}, format="json")
+    assert response.status_code == 200
+    assert {row["kind"] for row in response.json() if row["met"]} == {"executive_visibility"}
