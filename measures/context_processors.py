@@ -31,5 +31,22 @@ def navigation(request: HttpRequest) -> dict:
         except NoReverseMatch:
             continue
         current = request.path == url if url == "/" else request.path.startswith(url)
-        sections.append({"label": label, "url": url, "current": current})
+        section = {"label": label, "url": url, "current": current}
+        if name == "measures:inbox":
+            waiting = _waiting_count(user)
+            if waiting:
+                section["label"] = f"{label} ({waiting})"
+        sections.append(section)
     return {"nav_sections": sections}
+
+
+def _waiting_count(user) -> int:
+    """How many items wait in the user's approvals inbox (shown beside "Approvals")."""
+    from measures.choices import NotificationKind
+    from measures.models import Notification
+    from measures.selectors import pending_approvals_for
+
+    revisions = Notification.objects.filter(
+        user=user, kind=NotificationKind.REVISION_REQUESTED, resolved_at__isnull=True
+    ).count()
+    return pending_approvals_for(user).count() + revisions

@@ -58,7 +58,7 @@ def _check_people(*, package: Scope, owner, sponsor, controller) -> None:
         permissions.forget_cached_permissions(controller)
         if not permissions.has_scope_role(controller, package, ScopeRole.CONTROLLER):
             raise InvalidInput(
-                f"{controller} is not a controller of '{package.name}' or a scope above it.",
+                f"{controller.get_full_name() or controller.username} is not a controller of '{package.name}' or a scope above it.",
                 details={
                     "controller": ["The controller must hold the controller role in the measure's scope."]
                 },

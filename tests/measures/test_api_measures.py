@@ -119,6 +119,9 @@ def test_walk_from_doi0_to_doi1_with_each_refusal(api, cast, tree):
     assert approved.json()["state"] == "approved"
     assert approved.json()["approvals"][0]["user"] == pm.pk
 
+    listed = api.get(url + "gate-requests/").json()
+    assert [(row["id"], row["state"]) for row in listed] == [(gate["id"], "approved")]
+
     after = api.get(url).json()
     assert (after["stage"], after["doi"], after["version"]) == ("identified", 1, 3)
 

@@ -65,6 +65,7 @@ def test_request_and_approve_in_the_browser(browser, cast, ready_measure):
     assert "pending" in owner_view and 'value="approve"' not in owner_view
     inbox = browser(cast["pm"]).get("/approvals/").content.decode()
     assert ready_measure.code in inbox and "Requests to approve" in inbox
+    assert "Approvals (1)" in inbox
     gate = ready_measure.gate_requests.get()
     response = browser(cast["pm"]).post(
         f"/gate-requests/{gate.pk}/decide/", {"decision": "approve", "comment": "Fine", "next": "inbox"}
