@@ -92,12 +92,14 @@ class ReadOnlyInline(admin.TabularInline):
 class RoleInline(ReadOnlyInline):
     model = IncidentRole
     fields = ["role", "user", "assigned_at", "ended_at"]
+    readonly_fields = fields
 
 
 class TimelineInline(ReadOnlyInline):
     model = TimelineEntry
     fk_name = "incident"
     fields = ["occurred_at", "kind", "text", "author", "recorded_at", "pinned"]
+    readonly_fields = fields
 
 
 @admin.register(Incident)

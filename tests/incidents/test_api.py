@@ -315,6 +315,8 @@ def test_validation_checklist_read(as_mim, walk, mim):
 
 
 def test_criteria_evaluate_with_no_services(as_mim):
-    response = as_mim.post("/api/v1/declaration-criteria/evaluate/", {"executive_visibility": True}, format="json")
+    response = as_mim.post(
+        "/api/v1/declaration-criteria/evaluate/", {"executive_visibility": True}, format="json"
+    )
     assert response.status_code == 200
     assert {row["kind"] for row in response.json() if row["met"]} == {"executive_visibility"}
