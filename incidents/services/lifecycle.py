@@ -150,7 +150,7 @@ def incident_update(
         check_time_order(_times(incident), changed=changed_times)
         incident.save()
         if services is not None:
-            incident.services.set(list(services))
+            _set_services(incident, by, list(services))
         if changed_times:
             lines = [
                 f"{_label(n)}: {_fmt(old_times[n])} → {_fmt(getattr(incident, n))}"
@@ -159,6 +159,15 @@ def incident_update(
             text = "Times corrected. " + "; ".join(lines) + (f". Reason: {reason}" if reason else "")
             _entry(incident, by, EntryKind.CORRECTION, text)
     return incident
+
+
+def _set_services(incident: Incident, by: User, services: list[Service]) -> None:
+    before = sorted(s.name for s in incident.services.all())
+    after = sorted(s.name for s in services)
+    if before != after:
+        incident.services.set(services)
+        text = f"Affected services changed: {', '.join(before) or 'none'} → {', '.join(after) or 'none'}."
+        _entry(incident, by, EntryKind.NOTE, text)
 
 
 def incident_severity_change(*, incident: Incident, by: User, severity: int, reason: str = "") -> Incident:

@@ -281,3 +281,9 @@ def test_the_validation_checklist_is_timelined(walk, mim):
 def test_pir_due_in_business_days_by_severity(walk):
     incident = walk("restored", severity=2)  # restored Monday 2 March 11:00, 10 business days
     assert selectors.pir_due_at(incident) == at(120) + timedelta(days=14)
+
+
+def test_changing_the_affected_services_is_timelined(walk, mim, catalog):
+    incident = walk("declared")
+    services.incident_update(incident=incident, by=mim, services=[catalog["payments"], catalog["intranet"]])
+    assert incident.timeline.filter(text="Affected services changed: Payments → Intranet, Payments.").exists()

@@ -169,3 +169,13 @@ def test_the_next_update_countdown_refreshes_and_turns_red(browser, walk):
     html = browser.get(f"/incidents/{incident.pk}/?partial=next-update").content.decode()
     assert 'hx-trigger="every 30s"' in html
     assert "light-red" in html and "Status update overdue" in html
+
+
+def test_the_list_page_query_count_does_not_grow_with_rows(browser, walk, django_assert_max_num_queries):
+    walk("declared")
+    with django_assert_max_num_queries(20) as few:
+        browser.get("/incidents/")
+    for i in range(1, 9):
+        walk("declared" if i % 2 else "closed", start=i * 400)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        browser.get("/incidents/")
