@@ -201,3 +201,22 @@ def test_pages_are_well_formed(browser, cast, ready_measure):
         parser = _TagBalance()
         parser.feed(client.get(url).content.decode())
         assert parser.errors == [] and parser.stack == [], (url, parser.errors[:3], parser.stack)
+
+
+def test_list_page_queries_do_not_grow_with_rows(browser, cast, tree, django_assert_max_num_queries):
+    def add(count):
+        for number in range(count):
+            measure = services.measure_create(
+                by=cast["pm"], title=f"M{number}", objective="x", package=tree.package, owner=cast["owner"]
+            )
+            services.milestone_create(
+                measure=measure, by=cast["pm"], title="m", due_date="2020-01-01", critical=True
+            )
+
+    client = browser(cast["pm"])
+    add(2)
+    with django_assert_max_num_queries(30) as few:
+        client.get("/measures/")
+    add(20)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        assert client.get("/measures/").status_code == 200
