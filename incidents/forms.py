@@ -18,6 +18,12 @@ def _dt(required: bool = False, label: str | None = None) -> forms.DateTimeField
     )
 
 
+class PersonField(forms.ModelChoiceField):
+    def label_from_instance(self, obj) -> str:
+        name = obj.get_full_name()
+        return f"{name} ({obj.username})" if name else obj.username
+
+
 def _people():
     return User.objects.filter(is_active=True).order_by("first_name", "username")
 
@@ -70,7 +76,7 @@ class SeverityForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=RoleKind.choices)
-    user = forms.ModelChoiceField(queryset=_people())
+    user = PersonField(queryset=_people())
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -91,7 +97,7 @@ class TimelineEntryForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Decisions: what else was considered",
     )
-    decided_by = forms.ModelChoiceField(queryset=_people(), required=False)
+    decided_by = PersonField(queryset=_people(), required=False)
     corrects = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
