@@ -188,8 +188,10 @@ def _minutes(a: datetime | None, b: datetime | None) -> float | None:
 
 def _timeline(request: HttpRequest, incident: Incident):
     kinds = [k for k in request.GET.getlist("kind") if k in EntryKind.values]
-    entries = incident.timeline.select_related("author", "decided_by", "corrects").order_by(
-        "occurred_at", "id"
+    entries = (
+        incident.timeline.select_related("author", "decided_by", "corrects")
+        .prefetch_related("corrections")
+        .order_by("occurred_at", "id")
     )
     return (entries.filter(kind__in=kinds) if kinds else entries), kinds
 
@@ -238,11 +240,26 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
     }
     if can_change:
         context.update(
-            role_form=RoleForm(), entry_form=TimelineEntryForm(), vendor_form=VendorEscalationForm(),
+            role_form=RoleForm(), entry_form=_entry_form(request, incident), vendor_form=VendorEscalationForm(),
+            correcting=_correcting(request, incident),
             severity_form=SeverityForm(initial={"severity": incident.severity}),
             validation_form=ValidationForm(initial=_validation_initial(validation)),
         )  # fmt: skip
     return render(request, "incidents/detail.html", context)
+
+
+def _correcting(request: HttpRequest, incident: Incident) -> TimelineEntry | None:
+    pk = request.GET.get("correct", "")
+    return incident.timeline.filter(pk=pk).first() if pk.isdigit() else None
+
+
+def _entry_form(request: HttpRequest, incident: Incident) -> TimelineEntryForm:
+    """Decisions default to the person recording them; "Correct" opens a correction of one entry."""
+    initial = {"decided_by": request.user.pk}
+    corrected = _correcting(request, incident)
+    if corrected is not None:
+        initial.update(kind=EntryKind.CORRECTION, corrects=corrected.pk)
+    return TimelineEntryForm(initial=initial)
 
 
 def _validation_initial(validation: RecoveryValidation | None) -> dict:

@@ -179,3 +179,16 @@ def test_the_list_page_query_count_does_not_grow_with_rows(browser, walk, django
         walk("declared" if i % 2 else "closed", start=i * 400)
     with django_assert_max_num_queries(len(few.captured_queries)):
         browser.get("/incidents/")
+
+
+def test_correcting_an_entry_from_the_page(browser, walk, mim):
+    incident = walk("declared")
+    wrong = services.timeline_entry_add(incident=incident, by=mim, kind="action", text="Restarted DB1")
+    page = browser.get(f"/incidents/{incident.pk}/?correct={wrong.pk}").content.decode()
+    assert "Correcting the action entry" in page and f'value="{wrong.pk}"' in page
+    browser.post(
+        f"/incidents/{incident.pk}/timeline/",
+        {"kind": "correction", "text": "It was DB2", "corrects": wrong.pk},
+    )
+    page = browser.get(f"/incidents/{incident.pk}/").content.decode()
+    assert "Restarted DB1" in page and "It was DB2" in page and "Corrected <a" in page
