@@ -5,6 +5,8 @@ from reporting import views
 app_name = "reporting"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("dashboard/scopes/<int:pk>/", views.scope_dashboard, name="scope-dashboard"),
+    path("inbox/controller/", views.controller_inbox, name="controller-inbox"),
     path("reports/", views.reports, name="reports"),
     path("reports/runs/<int:pk>/", views.run_status, name="run-status"),
     path("reports/runs/<int:pk>/download/", views.run_download, name="run-download"),

@@ -7,22 +7,39 @@ from django.views.decorators.http import require_http_methods
 
 from config.errors import DomainError, NotFound
 from measures import permissions
-from reporting import selectors, services
+from reporting import dashboards, selectors, services
 from reporting.models import ReportKind, RunStatus
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    memberships = request.user.memberships.select_related("scope").order_by("scope__path")
+    """The leadership dashboard over everything the user may see (DESIGN §8)."""
     return render(
         request,
-        "reporting/home.html",
+        "reporting/dashboard.html",
         {
-            "memberships": memberships,
-            "is_leadership": permissions.is_leadership(request.user),
-            "is_incident_manager": permissions.is_incident_manager(request.user),
+            "dashboard": dashboards.leadership_dashboard(user=request.user),
+            "memberships": request.user.memberships.select_related("scope").order_by("scope__path"),
+            "is_leadership": permissions.sees_everything(request.user),
         },
     )
+
+
+@login_required
+def scope_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
+    scope = permissions.visible_scopes(request.user).filter(pk=pk).first()
+    if scope is None:
+        raise Http404("No such scope, or it lies outside your scopes.")
+    return render(
+        request,
+        "reporting/dashboard.html",
+        {"dashboard": dashboards.scope_dashboard(user=request.user, scope=scope)},
+    )
+
+
+@login_required
+def controller_inbox(request: HttpRequest) -> HttpResponse:
+    return render(request, "reporting/controller_inbox.html", dashboards.controller_inbox(user=request.user))
 
 
 @login_required
