@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from reporting import views
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("dashboard/scopes/<int:pk>/", views.scope_dashboard, name="scope-dashboard"),
     path("inbox/controller/", views.controller_inbox, name="controller-inbox"),
     path("reports/", views.reports, name="reports"),
+    re_path(r"^exports/(?P<name>[a-z-]+)\.(?P<fmt>csv|xlsx)$", views.export, name="export"),
     path("reports/runs/<int:pk>/", views.run_status, name="run-status"),
     path("reports/runs/<int:pk>/download/", views.run_download, name="run-download"),
 ]

@@ -1,13 +1,14 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from config.errors import DomainError, NotFound
 from measures import permissions
-from reporting import dashboards, selectors, services
+from reporting import dashboards, exports, selectors, services
 from reporting.models import ReportKind, RunStatus
 
 
@@ -88,3 +89,32 @@ def run_download(request: HttpRequest, pk: int) -> FileResponse:
     if run.status != RunStatus.DONE:
         raise Http404("This report has no file yet.")
     return FileResponse(run.file.open("rb"), as_attachment=True, filename=f"{run.kind}-{run.pk}.pdf")
+
+
+@login_required
+def export(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
+    """CSV or XLSX of a dataset, limited to what the user may see (and to `?scope=` if given)."""
+    try:
+        data = exports.dataset(name)
+    except DomainError as exc:
+        raise Http404(exc.message) from exc
+    scope = None
+    if request.GET.get("scope"):
+        wanted = request.GET["scope"]
+        scope = (
+            permissions.visible_scopes(request.user).filter(pk=wanted).first() if wanted.isdigit() else None
+        )
+        if scope is None:
+            raise Http404("No such scope, or it lies outside your scopes.")
+    stamp = timezone.localdate().isoformat()
+    if fmt == "csv":
+        response = StreamingHttpResponse(
+            exports.export_csv(data, user=request.user, scope=scope), content_type="text/csv; charset=utf-8"
+        )
+    else:
+        response = HttpResponse(
+            exports.export_xlsx(data, user=request.user, scope=scope),
+            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
+    response["Content-Disposition"] = f'attachment; filename="valuegate-{name}-{stamp}.{fmt}"'
+    return response
