@@ -22,9 +22,9 @@ from incidents.selectors.metrics import (
     minutes_between,
     register_category_provider,
     repeat_incidents,
+    service_repeat_ids,
     unregister_category_provider,
     with_figures,
-    with_service_repeat,
 )
 from incidents.selectors.record import (
     CriterionResult,
@@ -67,5 +67,5 @@ __all__ = [
     "status_update_prefill",
     "unregister_category_provider",
     "with_figures",
-    "with_service_repeat",
+    "service_repeat_ids",
 ]

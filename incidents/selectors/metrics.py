@@ -12,12 +12,12 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.db.models import (
     Aggregate,
     Avg,
     Count,
     DecimalField,
-    Exists,
     F,
     FloatField,
     Func,
@@ -27,8 +27,9 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
+    Window,
 )
-from django.db.models.functions import Cast, Coalesce, Now, TruncMonth
+from django.db.models.functions import Cast, Coalesce, Lag, Now, TruncMonth
 from django.utils import timezone
 
 from incidents import permissions
@@ -185,28 +186,51 @@ def incident_gaps(
 
 def cadence_adherence(qs: QuerySet[Incident], as_of: datetime | None = None) -> Adherence:
     """Share of gaps between consecutive updates within the severity's cadence, pooled over the
-    declared incidents of `qs` (two queries)."""
+    declared incidents of `qs`: `incident_gaps` for every incident at once, in one query (the
+    points are de-duplicated by UNION and the gaps taken with LAG)."""
     as_of = as_of or timezone.now()
     policy_map = policies()
-    incidents = list(
-        qs.filter(declared_at__isnull=False).values_list("pk", "severity", "declared_at", "restored_at")
+    ids_sql, ids_params = qs.filter(declared_at__isnull=False).values("pk").query.sql_with_params()
+    values = ", ".join(["(%s, make_interval(mins => %s))"] * len(policy_map))
+    sql = _CADENCE_SQL.format(
+        policies=values, ids=ids_sql, incident=Incident._meta.db_table, update=StatusUpdate._meta.db_table
     )
-    sent: dict[int, list[datetime]] = defaultdict(list)
-    rows = StatusUpdate.objects.filter(
-        incident_id__in=[row[0] for row in incidents], state=UpdateState.SENT
-    ).values_list("incident_id", "sent_at")
-    for incident_id, sent_at in rows:
-        sent[incident_id].append(sent_at)
+    params = [v for p in policy_map.values() for v in (p.severity, p.update_cadence_minutes)]
+    params += [as_of, *ids_params, UpdateState.SENT]
     result = Adherence()
-    for pk, severity, declared_at, restored_at in incidents:
-        gaps, within = incident_gaps(
-            declared_at=declared_at, restored_at=restored_at, sent=sent[pk],
-            cadence=policy_map[severity].cadence, as_of=as_of,
-        )  # fmt: skip
-        result.per_incident[pk] = (gaps, within)
-        result.gaps += gaps
-        result.within += within
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        for pk, gaps, within in cursor.fetchall():
+            result.per_incident[pk] = (gaps, within)
+            result.gaps += gaps
+            result.within += within
     return result
+
+
+_CADENCE_SQL = """
+WITH policy(severity, cadence) AS (VALUES {policies}),
+inc AS (
+    SELECT i.id, i.declared_at AS d, i.restored_at AS r, COALESCE(i.restored_at, %s) AS e, p.cadence AS c
+    FROM {incident} i JOIN policy p ON p.severity = i.severity
+    WHERE i.id IN ({ids})
+),
+pts AS (
+    SELECT id, d AS t FROM inc
+    UNION
+    SELECT inc.id, u.sent_at FROM {update} u JOIN inc ON u.incident_id = inc.id
+    WHERE u.state = %s AND u.sent_at > inc.d AND u.sent_at <= inc.e
+),
+steps AS (SELECT id, t - LAG(t) OVER (PARTITION BY id ORDER BY t) AS g FROM pts),
+agg AS (
+    SELECT steps.id, count(g) AS n, count(g) FILTER (WHERE g <= inc.c) AS w
+    FROM steps JOIN inc ON inc.id = steps.id GROUP BY steps.id
+),
+last AS (SELECT id, max(t) AS t FROM pts GROUP BY id)
+SELECT inc.id,
+    agg.n + CASE WHEN inc.r IS NOT NULL OR inc.e - last.t > inc.c THEN 1 ELSE 0 END,
+    agg.w + CASE WHEN inc.r IS NOT NULL AND inc.e - last.t <= inc.c THEN 1 ELSE 0 END
+FROM inc JOIN agg ON agg.id = inc.id JOIN last ON last.id = inc.id
+"""
 
 
 # Repeat incidents --------------------------------------------------------------------------------
@@ -235,21 +259,25 @@ def incident_categories(ids: list[int]) -> dict[int, set[str]]:
     return dict(merged)
 
 
-def with_service_repeat(qs: QuerySet[Incident]) -> QuerySet[Incident]:
-    """Annotate `repeats_service`: an earlier incident (not cancelled/not-major) on one of the same
-    services started within the 90 days before this one."""
+def service_repeat_ids(qs: QuerySet[Incident]) -> set[int]:
+    """Incidents of `qs` that started within 90 days after an earlier incident (not cancelled or
+    not-major) on one of the same services. One pass: per service, LAG gives each incident's
+    predecessor. (Two incidents starting in the same second on one service count as one event.)"""
     through = Incident.services.through
-    own_services = through.objects.filter(incident_id=OuterRef(OuterRef("pk"))).values("service_id")
-    earlier = (
-        through.objects.filter(service_id__in=own_services)
-        .exclude(incident_id=OuterRef("pk"))
-        .exclude(incident__state__in=EXCLUDED_STATES)
-        .filter(
-            incident__impact_started_at__lt=OuterRef("impact_started_at"),
-            incident__impact_started_at__gte=OuterRef("impact_started_at") - REPEAT_WINDOW,
+    rows = (
+        through.objects.exclude(incident__state__in=EXCLUDED_STATES)
+        .annotate(
+            started=F("incident__impact_started_at"),
+            previous=Window(
+                Lag("incident__impact_started_at"),
+                partition_by=[F("service_id")],
+                order_by=[F("incident__impact_started_at").asc(), F("incident_id").asc()],
+            ),
         )
+        .filter(previous__lt=F("started"), previous__gte=F("started") - REPEAT_WINDOW)
+        .values_list("incident_id", flat=True)
     )
-    return qs.annotate(repeats_service=Exists(earlier))
+    return set(rows) & set(qs.values_list("pk", flat=True))
 
 
 def repeat_incidents(
@@ -258,7 +286,7 @@ def repeat_incidents(
     """Incidents of `qs` that repeat an earlier one within 90 days, with why: "service" and/or
     "category:<name>". `categories` (incident id → categories) defaults to the registered providers."""
     result: dict[int, set[str]] = defaultdict(set)
-    for pk in with_service_repeat(qs).filter(repeats_service=True).values_list("pk", flat=True):
+    for pk in service_repeat_ids(qs):
         result[pk].add("service")
     ids = list(qs.values_list("pk", flat=True))
     if categories is None:

@@ -192,3 +192,39 @@ def test_metrics_by_month(five, people):
         ("2025-08", 1, 90.0),
         ("2026-03", 1, 60.0),
     ]
+
+
+def test_the_database_computation_matches_the_definition_on_random_timelines(walk, mim):
+    """`cadence_adherence` (SQL) agrees with `incident_gaps` (the definition) on 30 random incidents,
+    including duplicate update times, updates on the boundary and unrestored incidents."""
+    import random
+
+    from incidents.models import StatusUpdate
+
+    rng = random.Random(7)
+    as_of = at(40 * DAY)
+    for i in range(30):
+        start = i * DAY
+        restored = rng.choice([None, 300, 130])
+        incident = walk("declared", start=start, declare=20, assemble=None, severity=rng.choice([1, 2]))
+        minute = 20
+        for _ in range(rng.randint(0, 5)):
+            minute += rng.choice([0, 30, 60, 61, 90])
+            if minute < (restored or 10_000):
+                _update_at(incident, mim, start + minute)
+        if restored:
+            services.incident_restore(incident=incident, by=mim, at=at(start + restored))
+    adherence = selectors.cadence_adherence(selectors.metric_incidents(), as_of=as_of)
+    expected = {}
+    for incident in selectors.metric_incidents():
+        sent = list(StatusUpdate.objects.filter(incident=incident).values_list("sent_at", flat=True))
+        cadence = timedelta(minutes=30 if incident.severity == 1 else 60)
+        expected[incident.pk] = incident_gaps(
+            declared_at=incident.declared_at,
+            restored_at=incident.restored_at,
+            sent=sent,
+            cadence=cadence,
+            as_of=as_of,
+        )
+    assert adherence.per_incident == expected
+    assert adherence.gaps == sum(g for g, _ in expected.values())
