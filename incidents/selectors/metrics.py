@@ -1,5 +1,5 @@
 """Incident metrics of DESIGN §6 (ADR 0010): aggregated in PostgreSQL where possible
-(percentile_cont, AVG); cadence adherence walks one ordered query."""
+(percentile_cont, AVG, LAG); `incident_gaps` states the cadence rule in Python for one incident."""
 
 from __future__ import annotations
 
