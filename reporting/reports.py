@@ -35,6 +35,54 @@ def _scope_for(user: AbstractBaseUser | None, pk: int) -> Scope:
     return scope
 
 
+def _incident_for(user: AbstractBaseUser | None, pk: int):
+    from incidents import selectors as incident_selectors
+    from incidents.models import Incident
+
+    queryset = Incident.objects.all() if user is None else incident_selectors.incident_list(user=user)
+    incident = queryset.filter(pk=pk).first()
+    if incident is None:
+        raise NotFound("No such incident.")
+    return incident
+
+
+def _incident_context(incident) -> dict:
+    from incidents import selectors as incident_selectors
+
+    return {
+        "incident": incident,
+        "figures": incident_selectors.incident_figures(incident),
+        "roles": incident.roles.select_related("user").order_by("role", "assigned_at"),
+        "entries": incident.timeline.select_related("author", "decided_by").order_by("occurred_at", "id"),
+        "updates": incident.status_updates.order_by("created_at"),
+        "escalations": incident.vendor_escalations.order_by("contacted_at"),
+    }
+
+
+def _measure_for(user: AbstractBaseUser | None, pk: int):
+    from measures.models import Measure
+
+    queryset = Measure.objects.all() if user is None else permissions.visible_measures(user)
+    measure = queryset.select_related("package", "owner", "sponsor", "controller").filter(pk=pk).first()
+    if measure is None:
+        raise NotFound("No such measure, or it lies outside your scopes.")
+    return measure
+
+
+def _measure_context(measure) -> dict:
+    from measures import selectors as measure_selectors
+
+    return {
+        "measure": measure,
+        "implementation_status": measure_selectors.implementation_status(measure),
+        "potential_status": measure_selectors.potential_status(measure),
+        "lines": measure.effect_lines.order_by("id"),
+        "milestones": measure.milestones.order_by("due_date"),
+        "risks": measure.risks.order_by("-probability"),
+        "history": measure_selectors.measure_history(measure=measure)[:30],
+    }
+
+
 def _steering_context(scope: Scope) -> dict:
     from reporting import selectors
 
@@ -49,6 +97,22 @@ SPECS: dict[str, ReportSpec] = {
         subject=_scope_for,
         context=_steering_context,
         title=lambda scope: f"Steering pack — {scope.name}",
+    ),
+    ReportKind.INCIDENT_REPORT: ReportSpec(
+        kind=ReportKind.INCIDENT_REPORT,
+        param="incident",
+        template="reporting/pdf/incident_report.html",
+        subject=_incident_for,
+        context=_incident_context,
+        title=lambda incident: f"Incident report — {incident.reference}",
+    ),
+    ReportKind.MEASURE_ONE_PAGER: ReportSpec(
+        kind=ReportKind.MEASURE_ONE_PAGER,
+        param="measure",
+        template="reporting/pdf/measure_one_pager.html",
+        subject=_measure_for,
+        context=_measure_context,
+        title=lambda measure: f"{measure.code} — {measure.title}",
     ),
 }
 

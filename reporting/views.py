@@ -48,12 +48,15 @@ def controller_inbox(request: HttpRequest) -> HttpResponse:
 def reports(request: HttpRequest) -> HttpResponse:
     """The person's report runs, and a form to request a steering pack for a scope."""
     if request.method == "POST":
+        kind = request.POST.get("kind", "")
+        # Each kind names its subject with one parameter (scope, incident, measure, review).
+        parameters = {
+            key: request.POST[key]
+            for key in ("scope", "incident", "measure", "review")
+            if key in request.POST
+        }
         try:
-            run = services.report_run_request(
-                kind=request.POST.get("kind", ""),
-                parameters={"scope": request.POST.get("scope")},
-                by=request.user,
-            )
+            run = services.report_run_request(kind=kind, parameters=parameters, by=request.user)
         except DomainError as exc:
             messages.error(request, exc.message)
         else:

@@ -3,6 +3,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
+from config.errors import NotFound
 from reporting import services
 from reporting.models import ReportRun, RunStatus
 
@@ -10,7 +11,8 @@ from reporting.models import ReportRun, RunStatus
 def _pdf_text(run: ReportRun) -> str:
     with run.file.open("rb") as handle:
         reader = PdfReader(io.BytesIO(handle.read()))
-    return "\n".join(page.extract_text() for page in reader.pages)
+    # Long titles wrap in the PDF: compare with whitespace collapsed.
+    return " ".join(" ".join(page.extract_text() for page in reader.pages).split())
 
 
 def test_requesting_a_steering_pack_renders_a_pdf_with_the_scope(api, cast, tree, settings, tmp_path):
@@ -101,3 +103,37 @@ def test_reports_page_offers_visible_scopes_and_polls_unfinished_runs(client, ca
     page = client.get("/reports/").content.decode()
     assert "Payments" in page and "Cloud" not in page
     assert 'hx-trigger="every 2s"' in page
+
+
+def test_measure_one_pager_and_incident_report_render_their_subjects(cast, tree, settings, tmp_path):
+    from django.utils import timezone
+
+    from incidents import services as incident_services
+    from measures import services as measure_services
+
+    settings.MEDIA_ROOT = tmp_path
+    measure = measure_services.measure_create(
+        by=cast["pm"], title="Automate failover <runbook>", objective="Cut restore time", package=tree.package
+    )
+    run = services.report_run_request(
+        kind="measure_one_pager", parameters={"measure": measure.pk}, by=cast["pm"]
+    )
+    run.refresh_from_db()
+    assert run.status == "done", run.error
+    text = _pdf_text(run)
+    assert measure.code in text and "Automate failover <runbook>" in text and "Cut restore time" in text
+    with pytest.raises(NotFound):
+        services.report_run_request(
+            kind="measure_one_pager", parameters={"measure": measure.pk}, by=cast["outsider"]
+        )
+
+    now = timezone.now()
+    incident = incident_services.incident_log(
+        by=cast["mim"], title="Payments gateway down", impact_started_at=now, detected_at=now, reported_at=now
+    )
+    run = services.report_run_request(
+        kind="incident_report", parameters={"incident": incident.pk}, by=cast["leader"]
+    )
+    run.refresh_from_db()
+    text = _pdf_text(run)
+    assert incident.reference in text and "Payments gateway down" in text and "Timeline and decisions" in text
