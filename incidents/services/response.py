@@ -177,35 +177,15 @@ def status_update_create(
     approval it waits for a second person (`status_update_approve`). `sent_at` records an update
     already sent by other means (back-dated; no e-mail goes out)."""
     _require_change(by)
-    values = {
-        "affected_service": affected_service,
-        "business_impact": business_impact,
-        "current_status": current_status,
-    }
-    errors = {
-        name: ["This field is required."] for name, value in values.items() if not (value or "").strip()
-    }
-    open_incident = incident.state in (
-        IncidentState.DECLARED,
-        IncidentState.RESTORED,
-        IncidentState.VALIDATED,
-    )
-    for name, value, choices in (
-        ("kind", kind, UpdateKind),
-        ("audience", audience, Audience),
-        ("channel", channel, Channel),
-    ):
-        if value not in choices.values:
-            errors[name] = [f"Choose one of {', '.join(choices.values)}."]
-    if kind == UpdateKind.WORKAROUND and not workaround.strip():
-        errors["workaround"] = ["A workaround update describes the workaround."]
-    if next_update_due_at is None and kind != UpdateKind.CLOSURE and incident.state == IncidentState.DECLARED:
-        errors["next_update_due_at"] = ["Say when the next update is due."]
-    if sent_at is not None and (requires_approval or sent_at > timezone.now() + FUTURE_TOLERANCE):
-        errors["sent_at"] = ["A back-dated update is already sent: no approval, not in the future."]
+    errors = _update_errors(
+        incident, kind=kind, audience=audience, channel=channel, workaround=workaround,
+        next_update_due_at=next_update_due_at, sent_at=sent_at, requires_approval=requires_approval,
+        required={"affected_service": affected_service, "business_impact": business_impact,
+                  "current_status": current_status},
+    )  # fmt: skip
     if errors:
         raise InvalidInput("The status update is incomplete.", details=errors)
-    if not open_incident and incident.state != IncidentState.CLOSED:
+    if incident.state not in UPDATE_STATES:
         raise Conflict("Status updates go out once the incident is declared.")
     prefill = selectors.status_update_prefill(incident=incident, kind=kind)
     with transaction.atomic():
@@ -220,6 +200,42 @@ def status_update_create(
         if not requires_approval:
             _send(update, by, sent_at=sent_at)
     return update
+
+
+UPDATE_STATES = (
+    IncidentState.DECLARED,
+    IncidentState.RESTORED,
+    IncidentState.VALIDATED,
+    IncidentState.CLOSED,
+)
+
+
+def _update_errors(
+    incident: Incident, *, kind: str, audience: str, channel: str, workaround: str,
+    next_update_due_at: datetime | None, sent_at: datetime | None, requires_approval: bool, required: dict[str, str],
+) -> dict[str, list[str]]:  # fmt: skip
+    """Field errors of a status update: the required fields of DESIGN §6, known choices, a next
+    update time while the incident is declared (after the update itself), a sane back-dated time."""
+    errors = {
+        name: ["This field is required."] for name, value in required.items() if not (value or "").strip()
+    }
+    for name, value, choices in (
+        ("kind", kind, UpdateKind),
+        ("audience", audience, Audience),
+        ("channel", channel, Channel),
+    ):
+        if value not in choices.values:
+            errors[name] = [f"Choose one of {', '.join(choices.values)}."]
+    if kind == UpdateKind.WORKAROUND and not workaround.strip():
+        errors["workaround"] = ["A workaround update describes the workaround."]
+    sent = sent_at or timezone.now()
+    if next_update_due_at is None and kind != UpdateKind.CLOSURE and incident.state == IncidentState.DECLARED:
+        errors["next_update_due_at"] = ["Say when the next update is due."]
+    elif next_update_due_at is not None and next_update_due_at <= sent:
+        errors["next_update_due_at"] = ["The next update is due after this one."]
+    if sent_at is not None and (requires_approval or sent_at > timezone.now() + FUTURE_TOLERANCE):
+        errors["sent_at"] = ["A back-dated update is already sent: no approval, not in the future."]
+    return errors
 
 
 def status_update_approve(*, update: StatusUpdate, by: User) -> StatusUpdate:

@@ -3,6 +3,7 @@ hand-chosen times, always through the services."""
 
 from __future__ import annotations
 
+import importlib
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -25,7 +26,20 @@ def fast_password_hashing(settings):
 
 
 @pytest.fixture
-def people(make_user):
+def seeded(db):
+    """The rows migrations seed (groups, criteria, policies, templates): transactional tests flush
+    the database, so put them back (idempotent) before building people and incidents."""
+    from django.apps import apps
+    from django.contrib.auth.models import Group
+
+    for name in ("incident_manager", "admin", "leadership"):
+        Group.objects.get_or_create(name=name)
+    defaults = importlib.import_module("incidents.migrations.0002_defaults")
+    defaults.forwards(apps, None)
+
+
+@pytest.fixture
+def people(seeded, make_user):
     """Our own cast (independent of the scope tree): two incident managers, an admin, leadership
     and a signed-in user with no global role."""
     return {

@@ -1,6 +1,9 @@
 """The incident API per DESIGN §9: field names, status per persona, refusals, query counts."""
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from incidents.choices import RoleKind
 from incidents.models import Incident, TimelineEntry
@@ -149,7 +152,7 @@ def test_status_updates_prefill_create_and_approve(api, people, walk):
     payload = {
         "kind": "initial", "audience": "executives", "channel": "email", "affected_service": "Payments",
         "business_impact": "No card payments", "current_status": "Investigating",
-        "next_update_due_at": "2026-03-02T10:00:00Z", "requires_approval": True,
+        "next_update_due_at": (timezone.now() + timedelta(minutes=30)).isoformat(), "requires_approval": True,
     }  # fmt: skip
     created = mim_client.post(f"/api/v1/incidents/{incident.pk}/status-updates/", payload, format="json")
     assert created.status_code == 201 and created.json()["state"] == "awaiting_approval"

@@ -6,6 +6,7 @@ import pytest
 from incidents.models import Incident
 from tests.e2e.conftest import browser, login, page  # noqa: F401  (fixtures shared with tests/e2e)
 
+# Transactional (a live server): the `seeded` fixture puts back what earlier flushes removed.
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 

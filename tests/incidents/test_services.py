@@ -287,3 +287,10 @@ def test_changing_the_affected_services_is_timelined(walk, mim, catalog):
     incident = walk("declared")
     services.incident_update(incident=incident, by=mim, services=[catalog["payments"], catalog["intranet"]])
     assert incident.timeline.filter(text="Affected services changed: Payments → Intranet, Payments.").exists()
+
+
+def test_the_next_update_is_due_after_the_update(walk, mim):
+    incident = walk("declared")
+    with pytest.raises(InvalidInput) as refused:
+        _update(incident, mim, next_update_due_at=timezone.now() - timedelta(minutes=1))
+    assert refused.value.details == {"next_update_due_at": ["The next update is due after this one."]}
