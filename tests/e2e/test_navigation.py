@@ -7,7 +7,7 @@ pytestmark = pytest.mark.e2e
 
 def test_program_manager_logs_in_and_browses_the_scope_tree(page, cast, tree, shoot):
     login(page, "pm")
-    assert page.get_by_role("heading", name="Welcome, pm").is_visible()
+    assert page.get_by_role("heading", name="Leadership dashboard").is_visible()
     page.get_by_role("link", name="Scopes").click()
     assert page.get_by_role("link", name="Scopes").get_attribute("aria-current") == "page"
     assert page.get_by_text("Failover").is_visible()
