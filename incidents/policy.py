@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from incidents.models import SeverityPolicy
 
@@ -43,3 +45,20 @@ def add_business_days(start: datetime, days: int) -> datetime:
         if current.weekday() < 5:
             days -= 1
     return current
+
+
+# --- Close guards -------------------------------------------------------------------------------
+# Other apps add rules for closing an incident without this app importing them (DESIGN §2): a
+# guard takes the incident and returns unmet items ({"criterion", "message"}); `reviews` registers
+# "the PIR is approved, published or waived" in its AppConfig.ready().
+CloseGuard = Callable[[Any], list[dict[str, str]]]
+_close_guards: list[CloseGuard] = []
+
+
+def register_close_guard(guard: CloseGuard) -> None:
+    if guard not in _close_guards:
+        _close_guards.append(guard)
+
+
+def close_unmet(incident: Any) -> list[dict[str, str]]:
+    return [item for guard in _close_guards for item in guard(incident)]

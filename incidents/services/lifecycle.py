@@ -16,6 +16,7 @@ from config.errors import Conflict, CriteriaUnmet, InvalidInput
 from incidents import selectors, signals
 from incidents.choices import EntryKind, IncidentState, Severity
 from incidents.models import TIME_FIELDS, Incident, RecoveryValidation, Service
+from incidents.policy import close_unmet
 from incidents.services._common import (
     _entry,
     _fmt,
@@ -336,9 +337,9 @@ def incident_validate(*, incident: Incident, by: User, at: datetime | None = Non
 
 
 def incident_close(*, incident: Incident, by: User, at: datetime | None = None) -> Incident:
-    """Close a validated incident."""
+    """Close a validated incident; other apps' close guards must pass (reviews: the PIR is settled)."""
     return _transition(
-        incident, by, "close", time_field="closed_at", at=at, text="Incident closed.",
+        incident, by, "close", guard=close_unmet, time_field="closed_at", at=at, text="Incident closed.",
         after_commit=lambda inc: signals.incident_closed.send(sender=Incident, incident_id=inc.pk, by=by),
     )  # fmt: skip
 
