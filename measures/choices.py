@@ -140,3 +140,27 @@ class NotificationKind(models.TextChoices):
     APPROVAL_REQUESTED = "approval_requested", "Approval requested"
     REVISION_REQUESTED = "revision_requested", "Revision requested"
     GATE_PASSED = "gate_passed", "Gate passed"
+
+
+class Series(models.TextChoices):
+    """The four series of monthly effect values (DESIGN §5.2)."""
+
+    TARGET = "target", "Target"
+    PLAN = "plan", "Plan"
+    FORECAST = "forecast", "Forecast"
+    ACTUAL = "actual", "Actual"
+
+
+class ValidationState(models.TextChoices):
+    """Validation of an actual value (DESIGN §5.2); other series carry no state ("")."""
+
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted"
+    VALIDATED = "validated", "Validated"
+    REJECTED = "rejected", "Rejected"
+
+
+class RebaselineState(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"

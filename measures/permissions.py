@@ -211,3 +211,8 @@ def can_validate_actuals(user: AnyUser, measure) -> bool:
     if not has_scope_role(user, measure.package, ScopeRole.CONTROLLER):
         return False
     return bool(user.is_authenticated and measure.owner_id != user.pk)
+
+
+def can_set_targets(user: AnyUser, measure) -> bool:
+    """DESIGN §5.2: targets are set top-down, by a program manager of the scope (or an admin)."""
+    return is_admin(user) or has_scope_role(user, measure.package, ScopeRole.PROGRAM_MANAGER)

@@ -102,6 +102,17 @@ class TokenSerializer(serializers.Serializer):
 # --- Measures (DESIGN §9 field names) ---------------------------------------------------------
 
 
+class MeasureListSerializer(serializers.ListSerializer):
+    """Computes the potential light of a whole page at once (constant queries per page)."""
+
+    def to_representation(self, data):
+        measures = list(data.all() if hasattr(data, "all") else data)
+        lights = selectors.potential_lights(measures)
+        for measure in measures:
+            measure.potential_light = lights.get(measure.pk)
+        return super().to_representation(measures)
+
+
 class MeasureSerializer(serializers.ModelSerializer):
     doi = serializers.IntegerField(read_only=True, min_value=0, max_value=5)
     implementation_status = serializers.SerializerMethodField()
@@ -137,6 +148,7 @@ class MeasureSerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
+        list_serializer_class = MeasureListSerializer
 
     @extend_schema_field(serializers.ChoiceField(choices=LIGHTS))
     def get_implementation_status(self, measure) -> str:

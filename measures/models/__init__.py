@@ -5,6 +5,7 @@ from measures.models.gates import GateApproval, GateRequest
 from measures.models.measure import GATE_TRANSITIONS, Measure
 from measures.models.notifications import Notification
 from measures.models.scope import Membership, Scope
+from measures.models.values import EffectValue, PlanVersion, PlanVersionValue, RebaselineRequest
 
 __all__ = [
     "GATE_TRANSITIONS",
@@ -13,12 +14,16 @@ __all__ = [
     "Dependency",
     "Document",
     "EffectLine",
+    "EffectValue",
     "GateApproval",
     "GateRequest",
     "Measure",
     "Membership",
     "Milestone",
     "Notification",
+    "PlanVersion",
+    "PlanVersionValue",
+    "RebaselineRequest",
     "Risk",
     "Scope",
 ]

@@ -66,6 +66,16 @@ class Measure(ConcurrentTransitionMixin, models.Model):
     implementation_override_comment = models.TextField(blank=True)
     potential_override = models.CharField(max_length=10, choices=LIGHTS, blank=True)
     potential_override_comment = models.TextField(blank=True)
+    closed_run_rate = models.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Validated recurring run rate when the measure closed (DESIGN §5.3 leakage).",
+    )
+    closure_shortfall_reason = models.TextField(
+        blank=True, help_text="The controller's reason for closing below the planned run rate."
+    )
     version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

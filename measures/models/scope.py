@@ -28,6 +28,22 @@ class Scope(models.Model):
         help_text="Programs: days a critical milestone may be overdue before the implementation light "
         "turns red (empty: VALUEGATE_MILESTONE_RED_DAYS).",
     )
+    potential_tolerance_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Programs: how far (in %) the in-year estimate may fall below plan and the potential "
+        "light stay green (empty: VALUEGATE_POTENTIAL_TOLERANCE_PERCENT).",
+    )
+    leakage_percent = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Programs: how far (in %) the validated run rate of a closed measure may fall below "
+        "its closing run rate before it is flagged as leaking (empty: VALUEGATE_LEAKAGE_PERCENT).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,5 +1,27 @@
 """Read queries of the governance core (STYLE §3). `from measures import selectors` gives them all."""
 
+from measures.selectors.figures import (
+    DoiValue,
+    Light,
+    MeasureFigures,
+    Money,
+    ScopeFigures,
+    StatusMatrix,
+    actuals_awaiting_validation,
+    effect_grid,
+    figures_for,
+    fiscal_year,
+    grid_months,
+    leakage_measures,
+    measure_figures,
+    plan_version_diff,
+    portfolio_figures,
+    potential_lights,
+    red_measures,
+    scope_figures,
+    status_matrix,
+    value_by_doi,
+)
 from measures.selectors.gates import gate_checklist, gate_unmet, overlapping_measures
 from measures.selectors.measures import (
     Inbox,
@@ -16,6 +38,26 @@ from measures.selectors.measures import (
 from measures.selectors.scopes import ScopeNode, scope_list, scope_tree
 
 __all__ = [
+    "DoiValue",
+    "Light",
+    "MeasureFigures",
+    "Money",
+    "ScopeFigures",
+    "StatusMatrix",
+    "actuals_awaiting_validation",
+    "effect_grid",
+    "figures_for",
+    "fiscal_year",
+    "grid_months",
+    "leakage_measures",
+    "measure_figures",
+    "plan_version_diff",
+    "portfolio_figures",
+    "potential_lights",
+    "red_measures",
+    "scope_figures",
+    "status_matrix",
+    "value_by_doi",
     "Inbox",
     "ScopeNode",
     "gate_checklist",

@@ -148,38 +148,101 @@ def criteria_doi5(measure: Measure) -> list[Criterion]:
 
 
 def financial_criteria(measure: Measure, to_doi: int) -> list[Criterion]:
-    """HOOK for the Financial effects issue: the money criteria of DoI 2, 3 and 5.
+    """The money criteria of DoI 2, 3 and 5 (DESIGN §5.1, §5.2), checked on the effect values.
 
-    Monthly effect values (plan, forecast, actual with validation) do not exist yet, so these
-    criteria cannot be met and are reported unmet with their stable codes. The Financial effects
-    issue replaces this body with real checks on the effect values; the codes stay.
+    - DoI 2 `plan_values_missing`: every effect line has monthly plan values.
+    - DoI 3 `plan_incomplete`: every effect line has a plan value (zero counts) for each month of
+      the current fiscal year.
+    - DoI 5 `actuals_not_validated`: each month of the closure window (the last
+      VALUEGATE_CLOSURE_WINDOW_MONTHS closed months) has a validated actual on every recurring line,
+      or on some line when the measure has no recurring line; `run_rate_below_plan`: the validated
+      run rate reaches the planned run rate, or the controller recorded why it closes lower.
     """
     from django.conf import settings
 
-    window = settings.VALUEGATE_CLOSURE_WINDOW_MONTHS
-    items = {
-        2: [("plan_values_missing", "Monthly plan values entered", "Enter the monthly plan values.")],
-        3: [
-            (
-                "plan_incomplete",
-                "Plan complete for the fiscal horizon",
-                "Complete the monthly plan for the fiscal horizon.",
+    from measures.choices import Series, ValidationState
+    from measures.models import EffectValue
+    from measures.selectors import figures
+
+    lines = list(measure.effect_lines.all())
+    if to_doi == 2:
+        planned = set(
+            EffectValue.objects.filter(measure=measure, series=Series.PLAN).values_list("line_id", flat=True)
+        )
+        missing = [line.account_label for line in lines if line.pk not in planned]
+        return [
+            _item(
+                "plan_values_missing",
+                "Monthly plan values entered",
+                lines and not missing,
+                "Enter the monthly plan values"
+                + (f" of {', '.join(missing)}." if missing and lines else "."),
             )
-        ],
-        5: [
-            (
-                "actuals_not_validated",
-                f"Actuals entered and validated for the closure window ({window} months)",
-                f"Enter actuals for the last {window} months and have a controller validate them.",
-            ),
-            (
-                "run_rate_below_plan",
-                "Validated run rate reaches the planned run rate (or the controller records why not)",
-                "The validated run rate cannot be compared with the plan until actuals are validated.",
-            ),
-        ],
-    }
-    return [_item(code, label, False, message) for code, label, message in items.get(to_doi, [])]
+        ]
+    if to_doi == 3:
+        year = figures.fiscal_year()
+        months = {figures.add_months(year.start, offset) for offset in range(12)}
+        have: dict[int, set] = {line.pk: set() for line in lines}
+        for line_id, month in EffectValue.objects.filter(
+            measure=measure, series=Series.PLAN, month__in=months
+        ).values_list("line_id", "month"):
+            have[line_id].add(month)
+        short = [line.account_label for line in lines if have[line.pk] != months]
+        return [
+            _item(
+                "plan_incomplete",
+                f"Plan complete for the fiscal horizon ({year.label})",
+                lines and not short,
+                f"Complete the monthly plan for every month of {year.label}"
+                + (f": {', '.join(short)}." if short else "."),
+            )
+        ]
+    if to_doi != 5:
+        return []
+    window = figures.closure_window()
+    recurring = [line.pk for line in lines if line.recurrence == Recurrence.RECURRING]
+    validated = set(
+        EffectValue.objects.filter(
+            measure=measure,
+            series=Series.ACTUAL,
+            validation_state=ValidationState.VALIDATED,
+            month__in=window,
+        ).values_list("line_id", "month")
+    )
+    if recurring:
+        gaps = [m for m in window if any((line_id, m) not in validated for line_id in recurring)]
+    else:
+        gaps = [m for m in window if not any(month == m for _, month in validated)]
+    count = settings.VALUEGATE_CLOSURE_WINDOW_MONTHS
+    shown = figures.measure_figures(measure=measure)
+    rate, planned = shown.validated_run_rate, shown.planned_run_rate
+    if measure.closure_shortfall_reason:
+        rate_met, rate_message = True, ""
+    elif rate is None:
+        rate_met = not recurring
+        rate_message = "The validated run rate cannot be compared with the plan until actuals are validated."
+    else:
+        rate_met = rate >= planned
+        rate_message = (
+            f"The validated run rate {figures.short_money(rate)} is below the planned "
+            f"{figures.short_money(planned)}; raise it, or the controller records why the measure closes lower."
+        )
+    return [
+        _item(
+            "actuals_not_validated",
+            f"Actuals entered and validated for the closure window ({count} months)",
+            not gaps,
+            "Enter actuals and have a controller validate them for "
+            + ", ".join(f"{m:%Y-%m}" for m in gaps)
+            + ".",
+        ),
+        _item(
+            "run_rate_below_plan",
+            "Validated run rate reaches the planned run rate (or the controller records why not)",
+            rate_met,
+            rate_message,
+        ),
+    ]
 
 
 GATE_CRITERIA: dict[int, Callable[[Measure], list[Criterion]]] = {

@@ -101,9 +101,16 @@ def implementation_status(measure: Measure) -> str:
 
 
 def potential_status(measure: Measure) -> str:
-    """The potential light (DESIGN §5.3) needs a frozen plan, which arrives with the Financial
-    effects issue; until then every measure is grey ("no frozen plan yet")."""
-    return "grey"
+    """The computed potential light (DESIGN §5.3); the rule and its reason live in
+    `selectors.figures`. A list may set `measure.potential_light` first (see
+    `figures.potential_lights`) so that a page of measures costs no query per row."""
+    light = getattr(measure, "potential_light", None)
+    if light is None:
+        from measures.selectors.figures import measure_figures
+
+        light = measure_figures(measure=measure).potential
+        measure.potential_light = light
+    return light.computed
 
 
 def measure_list(*, user, filters: dict | None = None) -> QuerySet[Measure]:

@@ -21,6 +21,21 @@ from measures.services.around import (
     risk_update,
 )
 from measures.services.audit import audit_append, audit_verify
+from measures.services.effects import (
+    actual_reject,
+    actual_validate,
+    actuals_submit,
+    closure_shortfall_record,
+    effect_value_delete,
+    effect_value_set,
+    effect_value_update,
+    effect_values_import,
+    effect_values_save,
+    plan_freeze,
+    rebaseline_request_approve,
+    rebaseline_request_reject,
+    rebaseline_request_submit,
+)
 from measures.services.gates import (
     gate_request_approve,
     gate_request_can_decide,
@@ -46,6 +61,19 @@ from measures.services.scopes import (
 )
 
 __all__ = [
+    "actual_reject",
+    "actual_validate",
+    "actuals_submit",
+    "closure_shortfall_record",
+    "effect_value_delete",
+    "effect_value_set",
+    "effect_value_update",
+    "effect_values_import",
+    "effect_values_save",
+    "plan_freeze",
+    "rebaseline_request_approve",
+    "rebaseline_request_reject",
+    "rebaseline_request_submit",
     "audit_append",
     "audit_verify",
     "check_scope_placement",

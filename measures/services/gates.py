@@ -22,6 +22,7 @@ from measures.choices import (
 from measures.models import GATE_TRANSITIONS, GateApproval, GateRequest, Measure
 from measures.selectors.gates import gate_unmet
 from measures.services.audit import audit_append
+from measures.services.effects import closure_record, plan_freeze
 from measures.services.measures import measure_for_update, run_transition
 from measures.services.notify import email_after_commit, notification_create, notifications_resolve
 
@@ -162,6 +163,10 @@ def gate_request_approve(*, request: GateRequest, by, comment: str = "") -> Gate
 def _pass_gate(*, request: GateRequest, measure: Measure, by) -> None:
     before = measure.stage
     run_transition(measure, GATE_TRANSITIONS[request.to_doi])
+    if request.to_doi == 3:
+        plan_freeze(measure=measure, by=by)
+    elif request.to_doi == 5:
+        closure_record(measure=measure, by=by)
     request.state = GateRequestState.APPROVED
     request.decided_at = timezone.now()
     request.save(update_fields=["state", "decided_at"])
