@@ -276,3 +276,16 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "DocumentKindEnum": "measures.choices.DocumentKind",
     }
 )
+
+# --- Financial effects ---------------------------------------------------------------------------
+# Stage weights (% of plan counted in the risk-weighted pipeline) for DoI 0-5 (DESIGN §5.2).
+VALUEGATE_PIPELINE_WEIGHTS = env.list(
+    "VALUEGATE_PIPELINE_WEIGHTS", default=["10", "25", "50", "75", "90", "100"]
+)
+# Potential light: how far (%) the in-year estimate may fall below plan and stay green (DESIGN §5.3);
+# a program may set its own (Scope.potential_tolerance_percent).
+VALUEGATE_POTENTIAL_TOLERANCE_PERCENT = env.int("VALUEGATE_POTENTIAL_TOLERANCE_PERCENT", default=5)
+# Leakage: how far (%) a closed measure's validated run rate may fall below its closing run rate.
+VALUEGATE_LEAKAGE_PERCENT = env.int("VALUEGATE_LEAKAGE_PERCENT", default=10)
+# Largest CSV of effect values accepted in one upload.
+VALUEGATE_EFFECT_IMPORT_MAX_ROWS = env.int("VALUEGATE_EFFECT_IMPORT_MAX_ROWS", default=5000)
