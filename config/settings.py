@@ -289,3 +289,14 @@ VALUEGATE_POTENTIAL_TOLERANCE_PERCENT = env.int("VALUEGATE_POTENTIAL_TOLERANCE_P
 VALUEGATE_LEAKAGE_PERCENT = env.int("VALUEGATE_LEAKAGE_PERCENT", default=10)
 # Largest CSV of effect values accepted in one upload.
 VALUEGATE_EFFECT_IMPORT_MAX_ROWS = env.int("VALUEGATE_EFFECT_IMPORT_MAX_ROWS", default=5000)
+
+# --- Reviews -------------------------------------------------------------------------------------
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "ReviewStateEnum": "reviews.choices.ReviewState",
+        "ActionKindEnum": "reviews.choices.ActionKind",
+        "ActionStateEnum": "reviews.choices.ActionState",
+        "ActionPriorityEnum": "reviews.choices.Priority",
+        "ReviewApprovalRoleEnum": "reviews.choices.ApprovalRole",
+    }
+)

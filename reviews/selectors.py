@@ -374,3 +374,20 @@ def incident_factor_categories(ids: Iterable[int]) -> dict[int, set[str]]:
     for incident_id, code in rows:
         result[incident_id].add(code)
     return dict(result)
+
+
+def revision_pair(review: Review, old: Any = None, new: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Contents to compare: revision numbers `old`/`new` (strings from a query are fine); by
+    default the last approved revision against the current text."""
+    frozen = {r.number: r.content for r in review.revisions.all()}
+    current = review_content(review)
+    empty = {"sections": dict.fromkeys(SECTIONS, ""), "factors": []}
+
+    def pick(number: Any, default: dict[str, Any]) -> dict[str, Any]:
+        try:
+            return frozen.get(int(number), default) if number not in (None, "") else default
+        except (TypeError, ValueError):
+            return default
+
+    last = frozen[max(frozen)] if frozen else empty
+    return pick(old, last), pick(new, current)

@@ -108,3 +108,12 @@ def action(review, mim, service_owner):
         review=review, by=mim, title="Automate gateway failover", owner=service_owner,
         due_date=date(2026, 4, 1), description="Failover took 40 minutes by hand.",
     )  # fmt: skip
+
+
+def validated(incident, mim):
+    incident_services.recovery_validation_save(
+        incident=incident, by=mim, service_restored=True, users_still_affected=False,
+        workarounds_still_needed=False, monitoring_stable=True, residual_risks_open=False,
+        business_confirmed_by="Head of Payments",
+    )  # fmt: skip
+    return incident_services.incident_validate(incident=incident, by=mim, at=at(150))

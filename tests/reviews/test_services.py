@@ -13,7 +13,7 @@ from incidents import services as incident_services
 from reviews import selectors, services
 from reviews.choices import ReviewState
 from reviews.models import Review
-from tests.reviews.conftest import at, write
+from tests.reviews.conftest import at, validated, write
 
 
 def test_restoring_a_major_incident_opens_one_pir_due_by_severity(restored):
@@ -175,17 +175,8 @@ def test_state_cannot_be_assigned_directly(review):
 # --- The incident closure guard ---------------------------------------------------------------
 
 
-def _validated(incident, mim):
-    incident_services.recovery_validation_save(
-        incident=incident, by=mim, service_restored=True, users_still_affected=False,
-        workarounds_still_needed=False, monitoring_stable=True, residual_risks_open=False,
-        business_confirmed_by="Head of Payments",
-    )  # fmt: skip
-    return incident_services.incident_validate(incident=incident, by=mim, at=at(150))
-
-
 def test_an_incident_closes_only_once_its_pir_is_settled(restored, mim, writer, service_owner):
-    incident = _validated(restored(), mim)
+    incident = validated(restored(), mim)
     with pytest.raises(CriteriaUnmet) as refused:
         incident_services.incident_close(incident=incident, by=mim, at=at(200))
     assert refused.value.unmet[0]["criterion"] == "pir"
@@ -199,6 +190,6 @@ def test_an_incident_closes_only_once_its_pir_is_settled(restored, mim, writer, 
 
 
 def test_a_waived_pir_lets_the_incident_close(restored, mim):
-    incident = _validated(restored(), mim)
+    incident = validated(restored(), mim)
     services.review_waive(review=Review.objects.get(incident=incident), by=mim, reason="Test exercise")
     assert incident_services.incident_close(incident=incident, by=mim, at=at(200)).state == "closed"
