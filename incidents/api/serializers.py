@@ -45,19 +45,19 @@ class ServiceSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
-class CriterionSerializer(serializers.ModelSerializer):
+class DeclarationCriterionSerializer(serializers.ModelSerializer):
     class Meta:
         model = DeclarationCriterion
         fields = ["id", "name", "kind", "threshold", "active"]
 
 
-class RoleSerializer(serializers.ModelSerializer):
+class IncidentRoleSerializer(serializers.ModelSerializer):
     class Meta:
         model = IncidentRole
         fields = ["id", "incident", "role", "user", "assigned_at", "assigned_by", "ended_at"]
 
 
-class CurrentRoleSerializer(serializers.Serializer):
+class IncidentCurrentRoleSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=RoleKind.choices)
     user = serializers.IntegerField(source="user_id")
     name = serializers.SerializerMethodField()
@@ -89,12 +89,12 @@ class IncidentSerializer(serializers.ModelSerializer):
     def get_services(self, obj: Incident) -> list[int]:
         return [s.pk for s in obj.services.all()]
 
-    @extend_schema_field(CurrentRoleSerializer(many=True))
+    @extend_schema_field(IncidentCurrentRoleSerializer(many=True))
     def get_roles(self, obj: Incident) -> list[dict]:
         roles = getattr(obj, "current_roles", None)
         if roles is None:
             roles = list(obj.roles.filter(ended_at__isnull=True).select_related("user"))
-        return CurrentRoleSerializer(roles, many=True).data
+        return IncidentCurrentRoleSerializer(roles, many=True).data
 
     def _due(self, obj: Incident):
         cache = self.context.setdefault("_due", {})
@@ -129,7 +129,7 @@ class IncidentCreateSerializer(serializers.Serializer):
     reported_at = serializers.DateTimeField(required=False, allow_null=True)
 
 
-class CriteriaInputSerializer(serializers.Serializer):
+class DeclarationCriteriaInputSerializer(serializers.Serializer):
     services = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all(), many=True, required=False)
     users_affected = serializers.IntegerField(min_value=0, max_value=MAX_INT, required=False, allow_null=True)
     estimated_downtime_minutes = serializers.IntegerField(
@@ -140,7 +140,7 @@ class CriteriaInputSerializer(serializers.Serializer):
     executive_visibility = serializers.BooleanField(required=False, default=False)
 
 
-class CriterionResultSerializer(serializers.Serializer):
+class DeclarationCriterionResultSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     kind = serializers.ChoiceField(choices=CriterionKind.choices)
@@ -175,17 +175,17 @@ class IncidentUpdateSerializer(serializers.Serializer):
     )
 
 
-class TransitionSerializer(serializers.Serializer):
+class IncidentTransitionSerializer(serializers.Serializer):
     at = serializers.DateTimeField(
         required=False, allow_null=True, help_text="When it happened; default now."
     )
 
 
-class ReasonSerializer(serializers.Serializer):
+class IncidentReasonSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class SeveritySerializer(serializers.Serializer):
+class IncidentSeveritySerializer(serializers.Serializer):
     severity = serializers.ChoiceField(choices=Severity.choices)
     reason = serializers.CharField(required=False, allow_blank=True, default="")
 
@@ -211,7 +211,7 @@ class TimelineEntryCreateSerializer(serializers.Serializer):
     )
 
 
-class PinSerializer(serializers.Serializer):
+class TimelineEntryPinSerializer(serializers.Serializer):
     pinned = serializers.BooleanField(default=True)
 
 
@@ -252,14 +252,14 @@ class StatusUpdatePrefillSerializer(serializers.Serializer):
     next_update_due_at = serializers.DateTimeField(allow_null=True)
 
 
-class TemplateSerializer(serializers.ModelSerializer):
+class StatusUpdateTemplateSerializer(serializers.ModelSerializer):
     class Meta:
         model = StatusUpdateTemplate
         fields = ["id", "kind", "subject", "body"]
         read_only_fields = ["kind"]
 
 
-class RoleAssignSerializer(serializers.Serializer):
+class IncidentRoleAssignSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=RoleKind.choices)
     user = serializers.PrimaryKeyRelatedField(queryset=_users)
     at = serializers.DateTimeField(required=False, allow_null=True)
@@ -288,7 +288,7 @@ class VendorEscalationCreateSerializer(serializers.Serializer):
     notes = serializers.CharField(required=False, allow_blank=True, default="")
 
 
-class VendorRespondedSerializer(serializers.Serializer):
+class VendorEscalationRespondedSerializer(serializers.Serializer):
     responded_at = serializers.DateTimeField(required=False, allow_null=True)
     reference = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
 
@@ -310,7 +310,7 @@ class RecoveryValidationSerializer(serializers.ModelSerializer):
         return obj.unmet()
 
 
-class MetricsQuerySerializer(serializers.Serializer):
+class IncidentMetricsQuerySerializer(serializers.Serializer):
     # `from` is a Python keyword: declared below.
     to = serializers.DateField(required=False)
     service = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all(), required=False)
@@ -327,12 +327,12 @@ class MetricsQuerySerializer(serializers.Serializer):
         return attrs
 
 
-class ImportResultSerializer(serializers.Serializer):
+class IncidentImportResultSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     reference = serializers.CharField()
     state = serializers.ChoiceField(choices=IncidentState.choices)
 
 
-class ImportReportSerializer(serializers.Serializer):
+class IncidentImportReportSerializer(serializers.Serializer):
     created = serializers.IntegerField()
-    incidents = ImportResultSerializer(many=True)
+    incidents = IncidentImportResultSerializer(many=True)

@@ -58,7 +58,7 @@ class CriterionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
     """Declaration criteria configured in advance (seed step 1)."""
 
     queryset = DeclarationCriterion.objects.all()
-    serializer_class = s.CriterionSerializer
+    serializer_class = s.DeclarationCriterionSerializer
     filterset_class = CriterionFilter
     http_method_names = ["get", "post", "patch", "head", "options"]
 
@@ -70,14 +70,17 @@ class CriterionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
             by=self.request.user, criterion=serializer.instance, **serializer.validated_data
         )
 
-    @extend_schema(request=s.CriteriaInputSerializer, responses={200: s.CriterionResultSerializer(many=True)})
+    @extend_schema(
+        request=s.DeclarationCriteriaInputSerializer,
+        responses={200: s.DeclarationCriterionResultSerializer(many=True)},
+    )
     @action(detail=False, methods=["post"])
     def evaluate(self, request):
         """Which criteria the facts known so far meet (used while logging)."""
-        data = s.CriteriaInputSerializer(data=request.data)
+        data = s.DeclarationCriteriaInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         results = selectors.criteria_evaluation(**data.validated_data)
-        return Response(s.CriterionResultSerializer(results, many=True).data)
+        return Response(s.DeclarationCriterionResultSerializer(results, many=True).data)
 
 
 class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin,
@@ -85,7 +88,7 @@ class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.U
     """Status update templates; admins edit them."""
 
     queryset = StatusUpdateTemplate.objects.all()
-    serializer_class = s.TemplateSerializer
+    serializer_class = s.StatusUpdateTemplateSerializer
     http_method_names = ["get", "patch", "head", "options"]
 
     def perform_update(self, serializer):
@@ -132,68 +135,68 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
         incident = services.incident_update(incident=incident, by=request.user, **data.validated_data)
         return self._out(incident)
 
-    def _transition(self, request, service, body=s.TransitionSerializer):
+    def _transition(self, request, service, body=s.IncidentTransitionSerializer):
         data = body(data=request.data)
         data.is_valid(raise_exception=True)
         values = {k: v for k, v in data.validated_data.items() if v is not None}
         return self._out(service(incident=self.get_object(), by=request.user, **values))
 
-    @extend_schema(request=s.TransitionSerializer, responses={200: s.IncidentSerializer})
+    @extend_schema(request=s.IncidentTransitionSerializer, responses={200: s.IncidentSerializer})
     @action(detail=True, methods=["post"])
     def declare(self, request, pk=None):
         """reported → declared; needs a MIM (422 otherwise)."""
         return self._transition(request, services.incident_declare)
 
-    @extend_schema(request=s.TransitionSerializer, responses={200: s.IncidentSerializer})
+    @extend_schema(request=s.IncidentTransitionSerializer, responses={200: s.IncidentSerializer})
     @action(detail=True, methods=["post"])
     def restore(self, request, pk=None):
         """declared → restored."""
         return self._transition(request, services.incident_restore)
 
-    @extend_schema(request=s.TransitionSerializer, responses={200: s.IncidentSerializer})
+    @extend_schema(request=s.IncidentTransitionSerializer, responses={200: s.IncidentSerializer})
     @action(detail=True, methods=["post"])
     def validate(self, request, pk=None):
         """restored → validated; needs the recovery checklist complete (422 otherwise)."""
         return self._transition(request, services.incident_validate)
 
-    @extend_schema(request=s.TransitionSerializer, responses={200: s.IncidentSerializer})
+    @extend_schema(request=s.IncidentTransitionSerializer, responses={200: s.IncidentSerializer})
     @action(detail=True, methods=["post"])
     def close(self, request, pk=None):
         """validated → closed."""
         return self._transition(request, services.incident_close)
 
-    @extend_schema(request=s.ReasonSerializer, responses={200: s.IncidentSerializer})
+    @extend_schema(request=s.IncidentReasonSerializer, responses={200: s.IncidentSerializer})
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk=None):
         """restored/validated → declared; counted for the reopen rate."""
-        return self._transition(request, services.incident_reopen, s.ReasonSerializer)
+        return self._transition(request, services.incident_reopen, s.IncidentReasonSerializer)
 
-    @extend_schema(request=s.ReasonSerializer, responses={200: s.IncidentSerializer})
+    @extend_schema(request=s.IncidentReasonSerializer, responses={200: s.IncidentSerializer})
     @action(detail=True, methods=["post"], url_path="not-major")
     def not_major(self, request, pk=None):
         """reported → not_major."""
-        return self._transition(request, services.incident_mark_not_major, s.ReasonSerializer)
+        return self._transition(request, services.incident_mark_not_major, s.IncidentReasonSerializer)
 
-    @extend_schema(request=s.ReasonSerializer, responses={200: s.IncidentSerializer})
+    @extend_schema(request=s.IncidentReasonSerializer, responses={200: s.IncidentSerializer})
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         """reported/declared → cancelled."""
-        return self._transition(request, services.incident_cancel, s.ReasonSerializer)
+        return self._transition(request, services.incident_cancel, s.IncidentReasonSerializer)
 
-    @extend_schema(request=s.TransitionSerializer, responses={200: s.IncidentSerializer})
+    @extend_schema(request=s.IncidentTransitionSerializer, responses={200: s.IncidentSerializer})
     @action(detail=True, methods=["post"])
     def acknowledge(self, request, pk=None):
         return self._transition(request, services.incident_acknowledge)
 
-    @extend_schema(request=s.TransitionSerializer, responses={200: s.IncidentSerializer})
+    @extend_schema(request=s.IncidentTransitionSerializer, responses={200: s.IncidentSerializer})
     @action(detail=True, methods=["post"], url_path="team-assembled")
     def team_assembled(self, request, pk=None):
         return self._transition(request, services.incident_team_assembled)
 
-    @extend_schema(request=s.SeveritySerializer, responses={200: s.IncidentSerializer})
+    @extend_schema(request=s.IncidentSeveritySerializer, responses={200: s.IncidentSerializer})
     @action(detail=True, methods=["post"])
     def severity(self, request, pk=None):
-        return self._transition(request, services.incident_severity_change, s.SeveritySerializer)
+        return self._transition(request, services.incident_severity_change, s.IncidentSeveritySerializer)
 
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])
@@ -256,19 +259,21 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
             ).data
         )
 
-    @extend_schema(methods=["GET"], responses={200: s.RoleSerializer(many=True)})
-    @extend_schema(methods=["POST"], request=s.RoleAssignSerializer, responses={201: s.RoleSerializer})
+    @extend_schema(methods=["GET"], responses={200: s.IncidentRoleSerializer(many=True)})
+    @extend_schema(
+        methods=["POST"], request=s.IncidentRoleAssignSerializer, responses={201: s.IncidentRoleSerializer}
+    )
     @action(detail=True, methods=["get", "post"], filterset_class=None)
     def roles(self, request, pk=None):
         """Every assignment, current and past; POST assigns or hands over a role."""
         incident = self.get_object()
         if request.method == "GET":
-            return self._page(incident.roles.order_by("role", "-assigned_at"), s.RoleSerializer)
-        data = s.RoleAssignSerializer(data=request.data)
+            return self._page(incident.roles.order_by("role", "-assigned_at"), s.IncidentRoleSerializer)
+        data = s.IncidentRoleAssignSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = {k: v for k, v in data.validated_data.items() if v is not None}
         assignment = services.role_assign(incident=incident, by=request.user, **values)
-        return Response(s.RoleSerializer(assignment).data, status=status.HTTP_201_CREATED)
+        return Response(s.IncidentRoleSerializer(assignment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(methods=["GET"], responses={200: s.VendorEscalationSerializer(many=True)})
     @extend_schema(
@@ -311,7 +316,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
 
     @extend_schema(
         request={"application/json": {"type": "array", "items": {"type": "object"}}},
-        responses={201: s.ImportReportSerializer},
+        responses={201: s.IncidentImportReportSerializer},
     )
     @action(detail=False, methods=["post"], url_path="import", filterset_class=None)
     def import_(self, request):
@@ -327,11 +332,11 @@ class TimelineEntryViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vie
     serializer_class = s.TimelineEntrySerializer
     filterset_class = TimelineEntryFilter
 
-    @extend_schema(request=s.PinSerializer, responses={200: s.TimelineEntrySerializer})
+    @extend_schema(request=s.TimelineEntryPinSerializer, responses={200: s.TimelineEntrySerializer})
     @action(detail=True, methods=["post"])
     def pin(self, request, pk=None):
         """Pin (or unpin with `{"pinned": false}`) an entry for the PIR."""
-        data = s.PinSerializer(data=request.data)
+        data = s.TimelineEntryPinSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         entry = services.timeline_entry_pin(entry=self.get_object(), by=request.user, **data.validated_data)
         return Response(s.TimelineEntrySerializer(entry).data)
@@ -352,14 +357,14 @@ class StatusUpdateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, view
 
 class RoleViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     queryset = IncidentRole.objects.order_by("incident_id", "role", "-assigned_at")
-    serializer_class = s.RoleSerializer
+    serializer_class = s.IncidentRoleSerializer
     filterset_fields = ["incident", "role", "user"]
 
-    @extend_schema(request=None, responses={200: s.RoleSerializer})
+    @extend_schema(request=None, responses={200: s.IncidentRoleSerializer})
     @action(detail=True, methods=["post"])
     def release(self, request, pk=None):
         assignment = services.role_release(assignment=self.get_object(), by=request.user)
-        return Response(s.RoleSerializer(assignment).data)
+        return Response(s.IncidentRoleSerializer(assignment).data)
 
 
 class VendorEscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
@@ -367,10 +372,12 @@ class VendorEscalationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, 
     serializer_class = s.VendorEscalationSerializer
     filterset_class = VendorEscalationFilter
 
-    @extend_schema(request=s.VendorRespondedSerializer, responses={200: s.VendorEscalationSerializer})
+    @extend_schema(
+        request=s.VendorEscalationRespondedSerializer, responses={200: s.VendorEscalationSerializer}
+    )
     @action(detail=True, methods=["post"])
     def responded(self, request, pk=None):
-        data = s.VendorRespondedSerializer(data=request.data)
+        data = s.VendorEscalationRespondedSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = {k: v for k, v in data.validated_data.items() if v}
         escalation = services.vendor_escalation_responded(
@@ -393,7 +400,7 @@ class IncidentMetricsView(APIView):
         responses={200: OpenApiTypes.OBJECT},
     )
     def get(self, request):
-        query = s.MetricsQuerySerializer(data=request.query_params)
+        query = s.IncidentMetricsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         filters = selectors.MetricFilters(
             date_from=query.validated_data.get("from"),
