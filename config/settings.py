@@ -289,6 +289,13 @@ VALUEGATE_POTENTIAL_TOLERANCE_PERCENT = env.int("VALUEGATE_POTENTIAL_TOLERANCE_P
 VALUEGATE_LEAKAGE_PERCENT = env.int("VALUEGATE_LEAKAGE_PERCENT", default=10)
 # Largest CSV of effect values accepted in one upload.
 VALUEGATE_EFFECT_IMPORT_MAX_ROWS = env.int("VALUEGATE_EFFECT_IMPORT_MAX_ROWS", default=5000)
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "EffectSeriesEnum": "measures.choices.Series",
+        "ActualValidationStateEnum": "measures.choices.ValidationState",
+        "RebaselineStateEnum": "measures.choices.RebaselineState",
+    }
+)
 
 # --- Reviews -------------------------------------------------------------------------------------
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(

@@ -2,7 +2,16 @@ import django_filters
 from django.db.models import Q
 
 from measures.choices import LIGHTS, Stage
-from measures.models import Dependency, GateRequest, Measure, Membership, Scope
+from measures.models import (
+    Dependency,
+    EffectValue,
+    GateRequest,
+    Measure,
+    Membership,
+    PlanVersion,
+    RebaselineRequest,
+    Scope,
+)
 
 
 class ScopeFilter(django_filters.FilterSet):
@@ -58,3 +67,35 @@ class DependencyFilter(django_filters.FilterSet):
 
     def filter_measure(self, queryset, name, value):
         return queryset.filter(Q(source_id=value) | Q(target_id=value))
+
+
+class EffectValueFilter(django_filters.FilterSet):
+    """`GET /api/v1/effect-values/`: by measure, line, scope (and below), series, state, month range."""
+
+    scope = django_filters.NumberFilter(method="filter_scope", label="Scope (and everything below it)")
+    month_from = django_filters.DateFilter(
+        field_name="month", lookup_expr="gte", label="From month (YYYY-MM-01)"
+    )
+    month_to = django_filters.DateFilter(field_name="month", lookup_expr="lte", label="To month (YYYY-MM-01)")
+
+    class Meta:
+        model = EffectValue
+        fields = ["measure", "line", "series", "validation_state", "scope", "month_from", "month_to"]
+
+    def filter_scope(self, queryset, name, value):
+        scope = Scope.objects.filter(pk=value).only("path").first()
+        if scope is None:
+            return queryset.none()
+        return queryset.filter(measure__package__path__startswith=scope.path)
+
+
+class RebaselineRequestFilter(django_filters.FilterSet):
+    class Meta:
+        model = RebaselineRequest
+        fields = ["measure", "state"]
+
+
+class PlanVersionFilter(django_filters.FilterSet):
+    class Meta:
+        model = PlanVersion
+        fields = ["measure", "number"]
