@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from incidents import services
 from incidents.choices import RoleKind
 from incidents.models import Incident, TimelineEntry
 from tests.incidents.conftest import at, complete_validation
@@ -323,3 +324,15 @@ def test_criteria_evaluate_with_no_services(as_mim):
     )
     assert response.status_code == 200
     assert {row["kind"] for row in response.json() if row["met"]} == {"executive_visibility"}
+
+
+def test_per_incident_metrics(as_mim, walk, mim):
+    incident = walk("closed", restore=120)
+    services.incident_update(incident=incident, by=mim, response_effort_hours="2")
+    body = as_mim.get(f"/api/v1/incidents/{incident.pk}/metrics/").json()
+    assert body["durations_minutes"] == {
+        "time_to_detect": 5.0, "time_to_acknowledge": 10.0, "time_to_declare": 15.0,
+        "time_to_assemble": 10.0, "time_to_restore": 120.0,
+    }  # fmt: skip
+    assert body["cost"] == "12170.00"  # 120 min x 100 + 2 h x 85
+    assert body["pir_due_at"].startswith("2026-03-16T11:00")  # 10 business days after restoration
