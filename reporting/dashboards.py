@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -13,7 +14,9 @@ from django.utils import timezone
 from incidents import selectors as incident_selectors
 from measures import selectors as measure_selectors
 from measures.models import Scope
+from measures.selectors import figures as figure_selectors
 from reporting import charts
+from reporting import selectors as reporting_selectors
 
 
 @dataclass
@@ -26,11 +29,92 @@ class IncidentSection:
 
 
 @dataclass
+class ValueSection:
+    figures: figure_selectors.ScopeFigures
+    by_doi: list[figure_selectors.DoiValue]
+    matrix: figure_selectors.StatusMatrix
+    red: list[figure_selectors.MeasureFigures]
+    leakage: list[figure_selectors.MeasureFigures]
+    doi_chart: charts.Chart
+    value_chart: charts.Chart
+    trend: charts.Chart | None
+
+    @property
+    def lights(self) -> list[str]:
+        return ["green", "amber", "red", "grey"]
+
+    @property
+    def matrix_rows(self) -> list[tuple[str, list[figure_selectors.StatusCell]]]:
+        return [(impl, [self.matrix.cell(impl, pot) for pot in self.lights]) for impl in self.lights]
+
+
+@dataclass
 class Dashboard:
     title: str
     scope: Scope | None
     incidents: IncidentSection | None
+    value: ValueSection | None = None
     sections: dict[str, Any] = field(default_factory=dict)
+
+
+def value_section(*, user: AbstractBaseUser, scope: Scope | None = None) -> ValueSection:
+    """Value by DoI, target vs committed vs estimate vs actual, the dual-status matrix, value at
+    risk, red measures and leakage — all from measures' figure selectors."""
+    if scope is None:
+        figures = figure_selectors.portfolio_figures(user=user)
+    else:
+        figures = figure_selectors.scope_figures(scope=scope, user=user)
+    by_doi = figure_selectors.value_by_doi(user=user, scope=scope)
+    labels = [f"DoI {row.doi}" for row in by_doi]
+    doi_chart = charts.bar_chart(
+        "Recurring value by DoI (plan, forecast, validated actual)",
+        labels,
+        {
+            "plan": [row.plan.recurring for row in by_doi],
+            "forecast": [row.forecast.recurring for row in by_doi],
+            "actual": [row.actual.recurring for row in by_doi],
+        },
+    )
+    value_chart = charts.bar_chart(
+        "Target, committed, estimate and actual (recurring | one-time)",
+        ["recurring", "one-time"],
+        {
+            name: [getattr(figures, name).recurring, getattr(figures, name).one_time]
+            for name in ("target", "committed", "estimate", "actual")
+        },
+    )
+    return ValueSection(
+        figures=figures,
+        by_doi=by_doi,
+        matrix=figure_selectors.status_matrix(user=user, scope=scope),
+        red=figure_selectors.red_measures(user=user, scope=scope)[:25],
+        leakage=figure_selectors.leakage_measures(user=user, scope=scope),
+        doi_chart=doi_chart,
+        value_chart=value_chart,
+        trend=snapshot_trend(scope=scope) if scope is not None else None,
+    )
+
+
+def _number(value: str | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
+
+
+def snapshot_trend(*, scope: Scope, days: int = 180) -> charts.Chart | None:
+    """Estimate and committed value over time, read from the nightly snapshots."""
+    from reporting.models import Snapshot
+
+    since = timezone.localdate() - timedelta(days=days)
+    rows = list(Snapshot.objects.filter(scope=scope, taken_on__gte=since).order_by("taken_on"))
+    if len(rows) < 2:
+        return None
+    return charts.line_chart(
+        "Recurring estimate and committed value over time",
+        [row.taken_on.isoformat() for row in rows],
+        {
+            "estimate": [_number(row.figures.get("estimate_recurring")) for row in rows],
+            "committed": [_number(row.figures.get("committed_recurring")) for row in rows],
+        },
+    )
 
 
 def _months_back(n: int) -> date:
@@ -70,15 +154,25 @@ def incident_section(*, user: AbstractBaseUser, months: int = 12) -> IncidentSec
 def leadership_dashboard(*, user: AbstractBaseUser) -> Dashboard:
     """Everything the user may see: leadership sees the whole portfolio, a program manager their
     scopes only (the selectors filter by the user)."""
-    return Dashboard(title="Leadership dashboard", scope=None, incidents=incident_section(user=user))
+    return Dashboard(
+        title="Leadership dashboard",
+        scope=None,
+        incidents=incident_section(user=user),
+        value=value_section(user=user),
+    )
 
 
 def scope_dashboard(*, user: AbstractBaseUser, scope: Scope) -> Dashboard:
-    dashboard = Dashboard(title=f"{scope.name}", scope=scope, incidents=None)
+    dashboard = Dashboard(
+        title=f"{scope.name}", scope=scope, incidents=None, value=value_section(user=user, scope=scope)
+    )
     dashboard.sections["pending_gates"] = list(
         measure_selectors.gate_request_list(user=user)
         .filter(state="pending", measure__package__path__startswith=scope.path)
         .order_by("requested_at")[:50]
+    )
+    dashboard.sections["overdue_milestones"] = list(
+        reporting_selectors.overdue_milestones(user=user, scope=scope)[:50]
     )
     return dashboard
 
@@ -88,4 +182,5 @@ def controller_inbox(*, user: AbstractBaseUser) -> dict[str, Any]:
     return {
         "gates": [a for a in inbox.approvals if a.request.to_doi != 5],
         "closures": [a for a in inbox.approvals if a.request.to_doi == 5],
+        "actuals": list(figure_selectors.actuals_awaiting_validation(user=user)[:200]),
     }

@@ -23,6 +23,52 @@ def steering_pack_context(*, scope: Scope) -> dict:
     return {"scope": scope, "scopes": below}
 
 
+def system_reader():
+    """An unsaved superuser: the principal for jobs that must see every scope (the nightly
+    snapshot), so they go through the same permission-aware selectors as people do."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model()(username="valuegate-system", is_superuser=True, is_active=True)
+
+
+SNAPSHOT_FIGURES = ("target", "plan", "forecast", "actual", "estimate", "in_year", "committed", "pipeline",
+                    "value_at_risk", "gap")  # fmt: skip
+
+
 def scope_key_figures() -> dict[int, dict]:
-    """Key figures per scope for the nightly snapshot. Grows with the measures' figures."""
-    return {pk: {"scopes_below": 0} for pk in Scope.objects.values_list("pk", flat=True)}
+    """Key figures of every scope for the nightly snapshot (trend charts read these)."""
+    from measures.selectors import figures as figure_selectors
+
+    reader = system_reader()
+    result = {}
+    for scope in Scope.objects.order_by("path"):
+        figures = figure_selectors.scope_figures(scope=scope, user=reader)
+        row: dict[str, object] = {
+            "measure_count": figures.measure_count,
+            "red_count": figures.red_count,
+            "leakage_count": figures.leakage_count,
+            "run_rate": str(figures.run_rate),
+        }
+        for name in SNAPSHOT_FIGURES:
+            money = getattr(figures, name)
+            row[f"{name}_recurring"] = str(money.recurring)
+            row[f"{name}_one_time"] = str(money.one_time)
+        result[scope.pk] = row
+    return result
+
+
+def overdue_milestones(*, user: AbstractBaseUser, scope: Scope):
+    """Open milestones past their due date in measures the user may see below `scope`."""
+    from django.utils import timezone
+
+    from measures.models import Milestone
+
+    return (
+        Milestone.objects.filter(
+            measure__in=permissions.visible_measures(user).filter(package__path__startswith=scope.path),
+            completed_at__isnull=True,
+            due_date__lt=timezone.localdate(),
+        )
+        .select_related("measure")
+        .order_by("due_date")
+    )

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -22,6 +23,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "dashboard": dashboards.leadership_dashboard(user=request.user),
             "memberships": request.user.memberships.select_related("scope").order_by("scope__path"),
             "is_leadership": permissions.sees_everything(request.user),
+            "currency": settings.VALUEGATE_CURRENCY,
         },
     )
 
@@ -40,7 +42,10 @@ def scope_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def controller_inbox(request: HttpRequest) -> HttpResponse:
-    return render(request, "reporting/controller_inbox.html", dashboards.controller_inbox(user=request.user))
+    context = dashboards.controller_inbox(user=request.user)
+    return render(
+        request, "reporting/controller_inbox.html", {**context, "currency": settings.VALUEGATE_CURRENCY}
+    )
 
 
 @login_required

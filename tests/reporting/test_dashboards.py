@@ -29,3 +29,48 @@ def test_controller_inbox_page_renders_empty_states(client, cast):
     page = client.get("/inbox/controller/").content.decode()
     assert "No gate waits for you." in page
     assert "No closure waits for your sign-off." in page
+
+
+def test_dashboard_value_figures_are_the_measure_selectors_figures(cast, tree):
+    from measures import services as measure_services
+    from measures.selectors import figures as figure_selectors
+
+    measure_services.measure_create(by=cast["pm"], title="A", objective="B", package=tree.package)
+    section = dashboards.value_section(user=cast["pm"], scope=tree.program)
+    assert section.figures == figure_selectors.scope_figures(scope=tree.program, user=cast["pm"])
+    assert section.by_doi == figure_selectors.value_by_doi(user=cast["pm"], scope=tree.program)
+    assert section.figures.measure_count == 1
+    assert [row.count for row in section.by_doi] == [1, 0, 0, 0, 0, 0]
+
+
+def test_program_manager_dashboard_shows_only_their_scopes(cast, tree):
+    from measures import services as measure_services
+
+    measure_services.measure_create(by=cast["pm"], title="Mine", objective="B", package=tree.package)
+    measure_services.measure_create(
+        by=cast["outsider"], title="Theirs", objective="B", package=tree.other_package
+    )
+    assert dashboards.leadership_dashboard(user=cast["pm"]).value.figures.measure_count == 1
+    assert dashboards.leadership_dashboard(user=cast["leader"]).value.figures.measure_count == 2
+
+
+def test_scope_dashboard_lists_overdue_milestones_and_pending_gates(client, cast, tree):
+    client.force_login(cast["pm"])
+    page = client.get(f"/dashboard/scopes/{tree.program.pk}/").content.decode()
+    assert "Overdue milestones" in page and "No milestone is overdue." in page
+    assert "Pending gate requests" in page
+    assert "Dual status: implementation × potential" in page
+
+
+def test_nightly_snapshot_stores_the_scope_figures(cast, tree):
+    import datetime as dt
+
+    from measures import services as measure_services
+    from reporting import services
+    from reporting.models import Snapshot
+
+    measure_services.measure_create(by=cast["pm"], title="A", objective="B", package=tree.package)
+    services.snapshots_take(day=dt.date(2026, 11, 1))
+    snap = Snapshot.objects.get(scope=tree.program, taken_on=dt.date(2026, 11, 1))
+    assert snap.figures["measure_count"] == 1
+    assert Snapshot.objects.get(scope=tree.other_program).figures["measure_count"] == 0
