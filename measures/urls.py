@@ -1,6 +1,6 @@
 from django.urls import path
 
-from measures import views
+from measures import views, views_effects
 
 app_name = "measures"
 urlpatterns = [
@@ -23,4 +23,11 @@ urlpatterns = [
     path("documents/<int:pk>/download/", views.document_download, name="document"),
     path("measures/<int:pk>/comments/", views.comment_add, name="comment-add"),
     path("approvals/", views.approvals_inbox, name="inbox"),
+    path("measures/<int:pk>/effect-grid/", views_effects.effect_grid_save, name="effect-grid"),
+    path("measures/<int:pk>/effect-import/", views_effects.effect_import, name="effect-import"),
+    path("measures/<int:pk>/actuals/submit/", views_effects.actuals_submit, name="actuals-submit"),
+    path("measures/<int:pk>/closure-shortfall/", views_effects.closure_shortfall, name="closure-shortfall"),
+    path("rebaseline-requests/<int:pk>/decide/", views_effects.rebaseline_decide, name="rebaseline-decide"),
+    path("actuals/awaiting/", views_effects.actuals_awaiting, name="actuals-awaiting"),
+    path("effect-values/<int:pk>/decide/", views_effects.actual_decide, name="actual-decide"),
 ]

@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from config.errors import CriteriaUnmet, DomainError
-from measures import forms, permissions, selectors, services
+from measures import forms, permissions, selectors, services, views_effects
 from measures.api.views import document_response
 from measures.choices import DOI_NAMES, LIGHTS, GateRequestState, Stage
 from measures.filters import MeasureFilter
@@ -163,6 +163,7 @@ def measure_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "reason": forms.ReasonForm(initial={"version": measure.version}),
         },
     }
+    context.update(views_effects.financial_context(request, measure))
     return render(request, "measures/measure_detail.html", context)
 
 

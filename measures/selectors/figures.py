@@ -793,3 +793,49 @@ def grid_months(*, measure: Measure, today: date | None = None) -> list[date]:
     stored = EffectValue.objects.filter(measure=measure).values_list("month", flat=True).distinct()
     extra = sorted(set(stored) - set(months))
     return sorted({*months, *extra})
+
+
+@dataclass(frozen=True)
+class MonthRow:
+    """One month of a measure's benefit lines: plan, forecast and validated actual side by side,
+    recurring and one-time apart; `pending` is actual entered but not validated yet."""
+
+    month: date
+    in_year: bool
+    plan: Money
+    forecast: Money
+    actual: Money
+    pending: Money
+
+
+def measure_monthly(*, measure: Measure, months: list[date], today: date | None = None) -> list[MonthRow]:
+    """The financial grid of the measure page, from one grouped query."""
+    year = fiscal_year(today)
+    rows = (
+        EffectValue.objects.filter(measure=measure, line__nature=Nature.BENEFIT, month__in=months)
+        .values("month", "series", "validation_state", "line__recurrence")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    cells: dict[tuple[date, str], dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    for row in rows:
+        series = row["series"]
+        if series == Series.ACTUAL and row["validation_state"] != ValidationState.VALIDATED:
+            series = "pending"
+        cells[(row["month"], series)][row["line__recurrence"]] += row["total"]
+
+    def money_of(month: date, series: str) -> Money:
+        found = cells.get((month, series), {})
+        return Money(found.get(Recurrence.RECURRING, ZERO), found.get(Recurrence.ONE_TIME, ZERO))
+
+    return [
+        MonthRow(
+            month=month,
+            in_year=year.start <= month <= year.end,
+            plan=money_of(month, Series.PLAN),
+            forecast=money_of(month, Series.FORECAST),
+            actual=money_of(month, Series.ACTUAL),
+            pending=money_of(month, "pending"),
+        )
+        for month in months
+    ]
