@@ -177,6 +177,11 @@ def scope_dashboard(*, user: AbstractBaseUser, scope: Scope) -> Dashboard:
     return dashboard
 
 
+def extra_sections(*, user: AbstractBaseUser, scope: Scope | None) -> dict[str, Any]:
+    """Sections contributed by the reviews app (overdue corrective actions, PIR completion)."""
+    return {}
+
+
 def controller_inbox(*, user: AbstractBaseUser) -> dict[str, Any]:
     inbox = measure_selectors.inbox(user=user)
     return {

@@ -18,9 +18,34 @@ def report_run_list(*, user: AbstractBaseUser) -> QuerySet[ReportRun]:
     return runs.filter(requested_by=user)
 
 
+APPENDIX_LIMIT = 200
+
+
 def steering_pack_context(*, scope: Scope) -> dict:
-    below = Scope.objects.filter(path__startswith=scope.path).order_by("path")
-    return {"scope": scope, "scopes": below}
+    """Everything the steering pack prints for one scope: the same sections as the scope dashboard
+    plus incident metrics and an appendix per measure (the largest APPENDIX_LIMIT by plan)."""
+    from django.conf import settings
+
+    from measures.models import Measure
+    from measures.selectors import figures as figure_selectors
+    from reporting import dashboards
+
+    reader = system_reader()
+    measures = Measure.objects.filter(package__path__startswith=scope.path)
+    appendix = sorted(
+        figure_selectors.figures_for(measures),
+        key=lambda row: (-(row.plan.recurring + row.plan.one_time), row.code),
+    )
+    return {
+        "scope": scope,
+        "scopes": Scope.objects.filter(path__startswith=scope.path).order_by("path"),
+        "value": dashboards.value_section(user=reader, scope=scope),
+        "incidents": dashboards.incident_section(user=reader),
+        "extra_sections": dashboards.extra_sections(user=reader, scope=scope),
+        "appendix": appendix[:APPENDIX_LIMIT],
+        "appendix_omitted": max(0, len(appendix) - APPENDIX_LIMIT),
+        "currency": settings.VALUEGATE_CURRENCY,
+    }
 
 
 def system_reader():
