@@ -4,12 +4,14 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from measures import permissions
+from measures.choices import ScopeRole
 
 # (label, url name, who sees it). Sections whose URL is not installed yet are left out.
 _SECTIONS = [
     ("Dashboard", "reporting:home", "all"),
     ("Measures", "measures:list", "all"),
     ("Approvals", "measures:inbox", "all"),
+    ("Controller inbox", "reporting:controller-inbox", "controller"),
     ("Incidents", "incidents:list", "all"),
     ("Reviews", "reviews:list", "all"),
     ("Reports", "reporting:reports", "all"),
@@ -25,6 +27,8 @@ def navigation(request: HttpRequest) -> dict:
     sections = []
     for label, name, audience in _SECTIONS:
         if audience == "admin" and not (permissions.is_admin(user) or user.is_staff):
+            continue
+        if audience == "controller" and not permissions.holds_role_anywhere(user, ScopeRole.CONTROLLER):
             continue
         try:
             url = reverse(name)

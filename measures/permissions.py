@@ -62,6 +62,10 @@ def _memberships(user: AnyUser) -> list[tuple[str, str]]:
     return cached
 
 
+def holds_role_anywhere(user: AnyUser, role: str) -> bool:
+    return any(held == role for _, held in _memberships(user))
+
+
 def forget_cached_permissions(user: AnyUser) -> None:
     for attr in (_CACHE_ATTR, _GROUPS_ATTR):
         if hasattr(user, attr):
