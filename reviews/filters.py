@@ -35,13 +35,15 @@ class ReviewFilter(django_filters.FilterSet):
         now = timezone.now()
         return {
             "due": lambda: queryset.filter(state__in=OPEN_STATES),
-            "overdue": lambda: queryset.filter(state__in=OPEN_STATES, due_at__lt=now),
+            "overdue": lambda: queryset.filter(
+                state__in=OPEN_STATES, due_at__lt=now, first_approved_at__isnull=True
+            ),
             "approved": lambda: queryset.filter(state__in=[ReviewState.APPROVED, ReviewState.PUBLISHED]),
             "waived": lambda: queryset.filter(state=ReviewState.WAIVED),
         }[value]()
 
     def filter_overdue(self, queryset, name, value):
-        late = Q(state__in=OPEN_STATES, due_at__lt=timezone.now())
+        late = Q(state__in=OPEN_STATES, due_at__lt=timezone.now(), first_approved_at__isnull=True)
         return queryset.filter(late) if value else queryset.exclude(late)
 
     def filter_ineffective(self, queryset, name, value):

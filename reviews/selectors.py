@@ -171,7 +171,7 @@ def review_list(*, user: AbstractBaseUser, now: datetime | None = None) -> Query
             overdue_actions=_count(actions.filter(due_date__lt=today, effective_state__in=open_states)),
             ineffective_actions=_count(actions.filter(ineffective_incident__isnull=False)),
             is_overdue=Case(
-                When(state__in=OPEN_STATES, due_at__lt=now, then=Value(True)),
+                When(state__in=OPEN_STATES, due_at__lt=now, first_approved_at__isnull=True, then=Value(True)),
                 default=Value(False),
             ),
         )
