@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from measures.choices import GlobalGroup, ScopeKind, ScopeRole
+from measures.demo_effects import load_effects
 from measures.demo_measures import load_measures
 from measures.models import Membership, Scope
 from measures.permissions import forget_cached_permissions
@@ -113,6 +114,7 @@ def load(stdout=None) -> None:
     for user in cast.values():
         forget_cached_permissions(user)
     load_measures(cast, scopes)
+    load_effects(cast, scopes)
 
 
 def logins() -> list[tuple[str, str, str]]:
