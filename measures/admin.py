@@ -4,13 +4,30 @@ from django.core.exceptions import ValidationError
 
 from config.errors import DomainError
 from measures import services
-from measures.models import AuditEntry, GateRequest, Measure, Membership, Scope
+from measures.models import (
+    AuditEntry,
+    EffectValue,
+    GateRequest,
+    Measure,
+    Membership,
+    PlanVersion,
+    RebaselineRequest,
+    Scope,
+)
 
 
 class ScopeAdminForm(forms.ModelForm):
     class Meta:
         model = Scope
-        fields = ["name", "kind", "parent", "description", "milestone_red_days"]
+        fields = [
+            "name",
+            "kind",
+            "parent",
+            "description",
+            "milestone_red_days",
+            "potential_tolerance_percent",
+            "leakage_percent",
+        ]
 
     def clean(self):
         cleaned = super().clean()
@@ -31,7 +48,16 @@ class ScopeAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     search_fields = ["name"]
     readonly_fields = ["path"]
-    fields = ["name", "kind", "parent", "description", "milestone_red_days", "path"]
+    fields = [
+        "name",
+        "kind",
+        "parent",
+        "description",
+        "milestone_red_days",
+        "potential_tolerance_percent",
+        "leakage_percent",
+        "path",
+    ]
 
     def get_readonly_fields(self, request, obj=None):
         return ["path", "kind"] if obj else ["path"]
@@ -45,6 +71,8 @@ class ScopeAdmin(admin.ModelAdmin):
                 name=obj.name,
                 description=obj.description,
                 milestone_red_days=obj.milestone_red_days,
+                potential_tolerance_percent=obj.potential_tolerance_percent,
+                leakage_percent=obj.leakage_percent,
                 parent=obj.parent,
                 move="parent" in form.changed_data,
             )
@@ -94,3 +122,22 @@ class GateRequestAdmin(ReadOnlyAdmin):
 class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ["id", "at", "actor_name", "action", "subject_type", "subject_id", "measure_id"]
     list_filter = ["action"]
+
+
+@admin.register(EffectValue)
+class EffectValueAdmin(ReadOnlyAdmin):
+    list_display = ["measure", "line", "month", "series", "amount", "validation_state"]
+    list_filter = ["series", "validation_state"]
+    search_fields = ["measure__code"]
+
+
+@admin.register(PlanVersion)
+class PlanVersionAdmin(ReadOnlyAdmin):
+    list_display = ["measure", "number", "created_by", "created_at"]
+    search_fields = ["measure__code"]
+
+
+@admin.register(RebaselineRequest)
+class RebaselineRequestAdmin(ReadOnlyAdmin):
+    list_display = ["measure", "state", "requested_by", "requested_at", "decided_by"]
+    list_filter = ["state"]

@@ -26,7 +26,17 @@ User = get_user_model()
 class ScopeSerializer(serializers.ModelSerializer):
     class Meta:
         model = Scope
-        fields = ["id", "name", "kind", "parent", "description", "path", "milestone_red_days"]
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "parent",
+            "description",
+            "path",
+            "milestone_red_days",
+            "potential_tolerance_percent",
+            "leakage_percent",
+        ]
         read_only_fields = ["path"]
 
 
@@ -47,6 +57,24 @@ class ScopeUpdateSerializer(serializers.Serializer):
         min_value=1,
         max_value=365,
         help_text="Programs: red threshold in days.",
+    )
+    potential_tolerance_percent = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=100,
+        help_text="Programs: % the in-year estimate may fall below plan with a green potential light.",
+    )
+    leakage_percent = serializers.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        min_value=0,
+        max_value=100,
+        help_text="Programs: % below the closing run rate that flags a closed measure as leaking.",
     )
 
 

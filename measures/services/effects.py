@@ -263,6 +263,13 @@ class ImportResult:
 
 
 def _read_rows(measure: Measure, text: str, by) -> list[ImportRow]:
+    try:
+        return _parse_rows(measure, text, by)
+    except csv.Error as exc:
+        raise InvalidInput(f"The file is not a readable CSV: {exc}.", details={"file": [str(exc)]}) from exc
+
+
+def _parse_rows(measure: Measure, text: str, by) -> list[ImportRow]:
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     missing = [name for name in CSV_COLUMNS if name not in (reader.fieldnames or [])]
     if missing:

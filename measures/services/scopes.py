@@ -3,6 +3,8 @@ each checks permission itself, runs in a transaction and leaves nothing half-wri
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import Value
@@ -66,6 +68,8 @@ def scope_update(
     parent: Scope | None = None,
     move: bool = False,
     milestone_red_days: int | None | object = ...,
+    potential_tolerance_percent: Decimal | None | object = ...,
+    leakage_percent: Decimal | None | object = ...,
 ) -> Scope:
     """Rename or move a scope. A move re-roots the whole subtree's paths in one UPDATE."""
     with transaction.atomic():
@@ -78,6 +82,11 @@ def scope_update(
             scope.description = description
         if milestone_red_days is not ...:
             scope.milestone_red_days = milestone_red_days
+        # Per-program thresholds of the potential light and leakage (DESIGN §5.3).
+        if potential_tolerance_percent is not ...:
+            scope.potential_tolerance_percent = potential_tolerance_percent
+        if leakage_percent is not ...:
+            scope.leakage_percent = leakage_percent
         if move and parent != scope.parent:
             if not permissions.can_manage_scope(by, parent):
                 raise PermissionRefused("You may only move scopes under scopes you manage.")

@@ -331,3 +331,15 @@ def test_scope_and_portfolio_figures(api, cast, tree, ready_measure):
     assert Decimal(
         ok(api.as_user(cast["pm"]).get(f"{V1}portfolio/figures/"))["pipeline"]["recurring"]
     ) == Decimal("90000")
+
+
+def test_csv_that_is_not_text_is_a_400_not_a_500(api, cast, ready_measure):
+    url = f"{V1}measures/{ready_measure.pk}/effect-values/import/"
+
+    def upload(content):
+        file = SimpleUploadedFile("values.csv", content, "text/csv")
+        return api.as_user(cast["owner"]).post(url, {"file": file, "dry_run": True}, format="multipart")
+
+    assert upload(b"\xff\xfe\x00bad").status_code == 400
+    odd = upload(b"line,month,series,amount\n1,\x00,plan,1\n")
+    assert odd.status_code == 200 and odd.json()["ok"] is False

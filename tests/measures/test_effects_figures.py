@@ -305,3 +305,28 @@ def test_status_matrix_and_red_list(cast, decided, tree):
         measure.pk
     ]
     assert selectors.red_measures(user=cast["outsider"], today=today) == []
+
+
+def test_implementation_reason_names_the_critical_milestone(cast, ready_measure):
+    services.milestone_create(
+        measure=ready_measure,
+        by=cast["owner"],
+        title="Cutover",
+        due_date=date.today() - timedelta(days=21),
+        critical=True,
+    )
+    light = selectors.measure_figures(measure=ready_measure).implementation
+    assert (light.computed, light.reason) == ("red", "critical milestone “Cutover” 21 days overdue")
+
+
+def test_program_thresholds_are_set_through_the_scope_api(api, cast, tree, admin_user):
+    response = api.as_user(admin_user).patch(
+        f"/api/v1/scopes/{tree.program.pk}/",
+        {"potential_tolerance_percent": "7.5", "leakage_percent": "15"},
+        format="json",
+    )
+    assert response.status_code == 200, response.json()
+    assert (response.json()["potential_tolerance_percent"], response.json()["leakage_percent"]) == (
+        "7.50",
+        "15.00",
+    )
