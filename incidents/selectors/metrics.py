@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
 from django.db.models import (
     Aggregate,
@@ -407,4 +408,52 @@ def incident_figures(incident: Incident, as_of: datetime | None = None) -> dict[
         "reopen_count": incident.reopen_count,
         "repeat": sorted(repeats.get(incident.pk, ())),
         "pir_due_at": pir_due_at(incident),
+    }
+
+
+def incident_breakdown(*, user: AbstractBaseUser, filters: MetricFilters = MetricFilters()) -> dict[str, Any]:
+    """Per service: incidents, repeats and the downtime cost the service carries (downtime minutes ×
+    that service's cost per minute; response effort is not split across services); and repeats per
+    contributing-factor category. For the dashboards' "by service" and "by factor" views."""
+    if not permissions.can_read_incidents(user):
+        return {"by_service": [], "repeat_by_category": []}
+    qs = metric_incidents(filters)
+    repeats = repeat_incidents(qs)
+    service_repeats = {pk for pk, why in repeats.items() if "service" in why}
+    money = DecimalField(max_digits=16, decimal_places=2)
+    through = Incident.services.through
+    rows = (
+        through.objects.filter(incident__in=qs.order_by().values("pk"))
+        .annotate(
+            minutes=Func(
+                Coalesce(F("incident__restored_at"), Now()) - F("incident__impact_started_at"),
+                template="EXTRACT(EPOCH FROM %(expressions)s) / 60.0",
+                output_field=FloatField(),
+            )
+        )
+        .values("service_id", "service__name")
+        .annotate(
+            incidents=Count("incident_id", distinct=True),
+            cost=Sum(Cast(F("minutes"), money) * F("service__cost_per_minute"), output_field=money),
+            repeat_ids=ArrayAgg("incident_id", distinct=True),
+        )
+        .order_by("-cost", "service__name")
+    )
+    by_service = [
+        {
+            "service": row["service__name"],
+            "incidents": row["incidents"],
+            "repeats": len(service_repeats & set(row["repeat_ids"])),
+            "cost": _money(row["cost"]),
+        }
+        for row in rows
+    ]
+    per_category: dict[str, int] = defaultdict(int)
+    for why in repeats.values():
+        for reason in why:
+            if reason.startswith("category:"):
+                per_category[reason.removeprefix("category:")] += 1
+    return {
+        "by_service": by_service,
+        "repeat_by_category": sorted(per_category.items(), key=lambda item: (-item[1], item[0])),
     }
