@@ -17,6 +17,7 @@ from measures.models import Scope
 from measures.selectors import figures as figure_selectors
 from reporting import charts
 from reporting import selectors as reporting_selectors
+from reviews import selectors as review_selectors
 
 
 @dataclass
@@ -26,6 +27,8 @@ class IncidentSection:
     cost_trend: charts.Chart | None
     period_from: date
     period_to: date
+    breakdown: dict[str, Any] = field(default_factory=dict)
+    cost_by_service: charts.Chart | None = None
 
 
 @dataclass
@@ -146,8 +149,21 @@ def incident_section(*, user: AbstractBaseUser, months: int = 12) -> IncidentSec
         labels,
         {"incidents": [row["count"] for row in by_month]},
     )
+    breakdown = incident_selectors.incident_breakdown(user=user, filters=filters)
+    services = breakdown["by_service"][:10]
+    cost_by_service = charts.bar_chart(
+        "Downtime cost by service (top 10)",
+        [row["service"] for row in services],
+        {"cost": [Decimal(row["cost"] or 0) for row in services]},
+    )
     return IncidentSection(
-        metrics, trend if labels else None, cost_trend if labels else None, period_from, period_to
+        metrics,
+        trend if labels else None,
+        cost_trend if labels else None,
+        period_from,
+        period_to,
+        breakdown,
+        cost_by_service if services else None,
     )
 
 
@@ -159,6 +175,7 @@ def leadership_dashboard(*, user: AbstractBaseUser) -> Dashboard:
         scope=None,
         incidents=incident_section(user=user),
         value=value_section(user=user),
+        sections=extra_sections(user=user, scope=None),
     )
 
 
@@ -166,6 +183,7 @@ def scope_dashboard(*, user: AbstractBaseUser, scope: Scope) -> Dashboard:
     dashboard = Dashboard(
         title=f"{scope.name}", scope=scope, incidents=None, value=value_section(user=user, scope=scope)
     )
+    dashboard.sections.update(extra_sections(user=user, scope=scope))
     dashboard.sections["pending_gates"] = list(
         measure_selectors.gate_request_list(user=user)
         .filter(state="pending", measure__package__path__startswith=scope.path)
@@ -177,9 +195,35 @@ def scope_dashboard(*, user: AbstractBaseUser, scope: Scope) -> Dashboard:
     return dashboard
 
 
+@dataclass
+class ReviewSection:
+    completion: review_selectors.PirCompletion
+    overdue_actions: list
+    overdue_count: int
+    ineffective: list
+    template: str = "reporting/_review_section.html"
+
+
+def review_section(*, user: AbstractBaseUser, scope: Scope | None = None, months: int = 12) -> ReviewSection:
+    """PIR completion and on-time rate over the period, overdue corrective actions (within
+    `scope` when given) and actions a repeat incident showed ineffective."""
+    period = (_months_back(months), timezone.localdate())
+    overdue = review_selectors.overdue_actions(user=user, scope=scope).select_related(
+        "owner", "review__incident"
+    )
+    return ReviewSection(
+        completion=review_selectors.pir_completion(user=user, period=period),
+        overdue_actions=list(overdue.order_by("due_date")[:20]),
+        overdue_count=overdue.count(),
+        ineffective=list(
+            review_selectors.ineffective_actions(user=user).select_related("ineffective_incident")[:20]
+        ),
+    )
+
+
 def extra_sections(*, user: AbstractBaseUser, scope: Scope | None) -> dict[str, Any]:
     """Sections contributed by the reviews app (overdue corrective actions, PIR completion)."""
-    return {}
+    return {"reviews": review_section(user=user, scope=scope)}
 
 
 def controller_inbox(*, user: AbstractBaseUser) -> dict[str, Any]:

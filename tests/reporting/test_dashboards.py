@@ -74,3 +74,17 @@ def test_nightly_snapshot_stores_the_scope_figures(cast, tree):
     snap = Snapshot.objects.get(scope=tree.program, taken_on=dt.date(2026, 11, 1))
     assert snap.figures["measure_count"] == 1
     assert Snapshot.objects.get(scope=tree.other_program).figures["measure_count"] == 0
+
+
+def test_dashboard_review_and_incident_breakdowns_come_from_their_selectors(cast):
+    from incidents import selectors as incident_selectors
+    from reviews import selectors as review_selectors
+
+    dashboard = dashboards.leadership_dashboard(user=cast["leader"])
+    reviews = dashboard.sections["reviews"]
+    period = (dashboards._months_back(12), dashboards.timezone.localdate())
+    assert reviews.completion == review_selectors.pir_completion(user=cast["leader"], period=period)
+    assert reviews.overdue_count == review_selectors.overdue_actions(user=cast["leader"]).count()
+    section = dashboard.incidents
+    filters = incident_selectors.MetricFilters(date_from=section.period_from, date_to=section.period_to)
+    assert section.breakdown == incident_selectors.incident_breakdown(user=cast["leader"], filters=filters)
