@@ -83,6 +83,35 @@ def _measure_context(measure) -> dict:
     }
 
 
+def _review_for(user: AbstractBaseUser | None, pk: int):
+    from reviews import selectors as review_selectors
+    from reviews.models import Review
+
+    if user is None:
+        review = Review.objects.select_related("incident").filter(pk=pk).first()
+    else:
+        review = review_selectors.review_detail(user=user, review_id=pk)
+    if review is None:
+        raise NotFound("No such post-incident review.")
+    return review
+
+
+def _review_context(review) -> dict:
+    from reviews import selectors as review_selectors
+    from reviews.models import SECTIONS
+
+    return {
+        "review": review,
+        "incident": review.incident,
+        "sections": [(SECTIONS[name], text) for name, text in review.sections().items()],
+        "figures": review_selectors.review_figures(review),
+        "timeline": review_selectors.pinned_timeline(review).order_by("occurred_at"),
+        "factors": review.factors.select_related("category").order_by("position", "id"),
+        "actions": review.actions.select_related("owner", "measure").order_by("due_date"),
+        "approval": review_selectors.approval_status(review),
+    }
+
+
 def _steering_context(scope: Scope) -> dict:
     from reporting import selectors
 
@@ -105,6 +134,14 @@ SPECS: dict[str, ReportSpec] = {
         subject=_incident_for,
         context=_incident_context,
         title=lambda incident: f"Incident report — {incident.reference}",
+    ),
+    ReportKind.PIR_REPORT: ReportSpec(
+        kind=ReportKind.PIR_REPORT,
+        param="review",
+        template="reporting/pdf/pir_report.html",
+        subject=_review_for,
+        context=_review_context,
+        title=lambda review: f"Post-incident review — {review.incident.reference}",
     ),
     ReportKind.MEASURE_ONE_PAGER: ReportSpec(
         kind=ReportKind.MEASURE_ONE_PAGER,

@@ -137,3 +137,23 @@ def test_measure_one_pager_and_incident_report_render_their_subjects(cast, tree,
     run.refresh_from_db()
     text = _pdf_text(run)
     assert incident.reference in text and "Payments gateway down" in text and "Timeline and decisions" in text
+
+
+def test_pir_report_prints_sections_factors_and_actions(cast, settings, tmp_path):
+    from django.core.management import call_command
+
+    from reviews.models import Review
+
+    settings.MEDIA_ROOT = tmp_path
+    call_command("demo", no_serve=True, verbosity=0)
+    review = Review.objects.exclude(summary="").filter(factors__isnull=False).first()
+    from django.contrib.auth import get_user_model
+
+    leader = get_user_model().objects.get(username="leader")
+    run = services.report_run_request(kind="pir_report", parameters={"review": review.pk}, by=leader)
+    run.refresh_from_db()
+    assert run.status == "done", run.error
+    text = _pdf_text(run)
+    assert review.incident.reference in text
+    assert "Contributing factors" in text and review.factors.first().category.name in text
+    assert "Blameless review" in text
