@@ -47,3 +47,18 @@ class Priority(models.TextChoices):
     HIGH = "high", "High"
     MEDIUM = "medium", "Medium"
     LOW = "low", "Low"
+
+
+# The contributing-factor taxonomy of DESIGN §7 (code, name, description). Migration 0002 seeds its
+# own copy; the demo re-seeds missing rows (transactional tests flush migration data).
+DEFAULT_CATEGORIES = [
+    ("change", "Change", "A change or release introduced or triggered the failure."),
+    ("capacity", "Capacity", "Load exceeded what the service or its dependencies could carry."),
+    ("software_defect", "Software defect", "A defect in code shipped by us or a supplier."),
+    ("configuration", "Configuration", "A setting, certificate, rule or parameter was wrong or expired."),
+    ("vendor", "Vendor", "A supplier's service or product failed or responded slowly."),
+    ("network", "Network", "Connectivity, DNS, load balancing or routing."),
+    ("security", "Security", "An attack, a security control or a vulnerability response."),
+    ("process", "Process", "A way of working, hand-over or runbook did not hold."),
+    ("unknown", "Unknown", "The cause is not established yet."),
+]

@@ -23,8 +23,8 @@ from measures.demo_measures import _build_parts, _replay_gate
 from measures.models import Scope
 from measures.services.notify import emails_suppressed
 from reviews import services
-from reviews.choices import ActionKind, Priority, ReviewState
-from reviews.models import Action, Review, ReviewApproval, ReviewRevision
+from reviews.choices import DEFAULT_CATEGORIES, ActionKind, Priority, ReviewState
+from reviews.models import Action, FactorCategory, Review, ReviewApproval, ReviewRevision
 
 # service: (factor categories, package the actions' measures go to)
 FACTORS = {
@@ -73,6 +73,10 @@ def load(stdout=None) -> None:
     if not {"mim", "mim2", "owner", "pm"} <= set(people):
         say("Reviews: demo people missing, nothing loaded.")
         return
+    for position, (code, name, description) in enumerate(DEFAULT_CATEGORIES, start=1):
+        FactorCategory.objects.get_or_create(
+            code=code, defaults={"name": name, "description": description, "position": position}
+        )
     rng = random.Random(6)  # noqa: S311  (demo data, not security)
     incidents = list(
         Incident.objects.filter(restored_at__isnull=False)
