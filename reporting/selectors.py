@@ -97,3 +97,10 @@ def overdue_milestones(*, user: AbstractBaseUser, scope: Scope):
         .select_related("measure")
         .order_by("due_date")
     )
+
+
+def report_schedule_list(*, user: AbstractBaseUser):
+    from reporting.models import ReportSchedule
+
+    schedules = ReportSchedule.objects.select_related("scope", "created_by").prefetch_related("recipients")
+    return schedules if permissions.is_admin(user) else schedules.filter(created_by=user)

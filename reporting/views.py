@@ -5,11 +5,12 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from config.errors import DomainError, NotFound
 from measures import permissions
 from reporting import dashboards, exports, selectors, services
+from reporting.forms import ScheduleForm
 from reporting.models import ReportKind, RunStatus
 
 
@@ -126,3 +127,49 @@ def export(request: HttpRequest, name: str, fmt: str) -> HttpResponse:
         )
     response["Content-Disposition"] = f'attachment; filename="valuegate-{name}-{stamp}.{fmt}"'
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def schedules(request: HttpRequest) -> HttpResponse:
+    """Report schedules the user made (all for admins) and a form to add one."""
+    form = ScheduleForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.report_schedule_create(by=request.user, **data)
+        except DomainError as exc:
+            _show_on_form(form, exc)
+        else:
+            messages.success(request, f"Schedule '{data['name']}' saved; it runs {data['frequency']}.")
+            return redirect("reporting:schedules")
+    return render(
+        request,
+        "reporting/schedules.html",
+        {"form": form, "schedules": selectors.report_schedule_list(user=request.user)},
+    )
+
+
+def _show_on_form(form, exc: DomainError) -> None:
+    """The service's message above the form, and its field errors next to their fields."""
+    form.add_error(None, exc.message)
+    details = exc.details if isinstance(exc.details, dict) else {}
+    for field, problems in details.items():
+        if field in form.fields:
+            for problem in problems:
+                form.add_error(field, problem)
+
+
+@login_required
+@require_POST
+def schedule_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    schedule = selectors.report_schedule_list(user=request.user).filter(pk=pk).first()
+    if schedule is None:
+        raise Http404("No such schedule.")
+    try:
+        services.report_schedule_delete(schedule=schedule, by=request.user)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Schedule '{schedule.name}' deleted.")
+    return redirect("reporting:schedules")

@@ -71,3 +71,36 @@ def test_snapshots_are_idempotent_per_day(tree):
     second = services.snapshots_take(day=day)
     assert first == second == 7
     assert Snapshot.objects.filter(taken_on=day).count() == 7
+
+
+def test_schedule_page_refuses_an_outside_recipient_next_to_the_field(client, cast, tree):
+    client.force_login(cast["pm"])
+    response = client.post(
+        "/reports/schedules/",
+        {
+            "name": "Weekly",
+            "kind": "steering_pack",
+            "scope": tree.program.pk,
+            "frequency": "weekly",
+            "weekday": 1,
+            "day_of_month": 1,
+            "time": "07:00",
+            "recipients": [cast["pm"].pk, cast["outsider"].pk],
+        },
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "outsider may not see this scope." in page
+    assert ReportSchedule.objects.count() == 0
+
+
+def test_schedule_page_creates_and_deletes(client, cast, tree):
+    client.force_login(cast["pm"])
+    data = {"name": "Monthly pack", "kind": "steering_pack", "scope": tree.program.pk, "frequency": "monthly",
+            "weekday": 1, "day_of_month": 5, "time": "06:30", "recipients": [cast["pm"].pk]}  # fmt: skip
+    assert client.post("/reports/schedules/", data).status_code == 302
+    schedule = ReportSchedule.objects.get()
+    assert "Monthly pack" in client.get("/reports/schedules/").content.decode()
+    assert client.post(f"/reports/schedules/{schedule.pk}/delete/").status_code == 302
+    assert not ReportSchedule.objects.exists()
+    assert not PeriodicTask.objects.filter(task="reporting.run_report_schedule").exists()
