@@ -16,8 +16,9 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from config import charts
 from config.errors import DomainError
-from incidents import charts, permissions, selectors, services
+from incidents import permissions, selectors, services
 from incidents.choices import EntryKind, IncidentState, RoleKind, UpdateKind
 from incidents.filters import IncidentFilter
 from incidents.forms import (
@@ -493,7 +494,11 @@ def metrics(request: HttpRequest) -> HttpResponse:
         ),
     ]
     charts_svg = [
-        (title, charts.bar_chart(points, title=title, unit=unit)) for title, points, unit in chart_data
+        (
+            title,
+            charts.bar_chart(title, [label for label, _ in points], {unit: [value for _, value in points]}),
+        )
+        for title, points, unit in chart_data
     ]
     durations = [
         (name.replace("_", " ").capitalize(), stats) for name, stats in figures["durations_minutes"].items()

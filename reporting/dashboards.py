@@ -11,11 +11,11 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
+from config import charts
 from incidents import selectors as incident_selectors
 from measures import selectors as measure_selectors
 from measures.models import Scope
 from measures.selectors import figures as figure_selectors
-from reporting import charts
 from reporting import selectors as reporting_selectors
 from reviews import selectors as review_selectors
 

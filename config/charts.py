@@ -1,5 +1,8 @@
 """Server-side SVG charts: the same markup appears in pages and in WeasyPrint PDFs.
 
+It lives in config/ (shared plumbing, like config/api.py) because incidents draws its metrics
+page with it and must not import reporting (DESIGN §2 dependency rule).
+
 A small module of our own instead of a plotting library: the charts we need are bars and lines,
 the output must be plain SVG that WeasyPrint renders without JavaScript, and every chart must come
 with a table of the same numbers for screen readers (ADR 0006).
@@ -83,7 +86,7 @@ def _y(value: float, low: float, high: float) -> float:
 
 
 def _x_labels(labels: list[str], step: float, offset: float) -> list[str]:
-    every = max(1, len(labels) // 12)
+    every = max(1, -(-len(labels) // 7))  # at most seven labels, so they never overlap
     return [
         f'<text x="{MARGIN_LEFT + offset + i * step:.1f}" y="{HEIGHT - MARGIN_BOTTOM + 16}" '
         f'text-anchor="middle" fill="#444">{escape(label)}</text>'
