@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -9,6 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from config.errors import DomainError, NotFound
 from measures import permissions
+from measures.choices import ScopeRole
 from reporting import dashboards, exports, selectors, services
 from reporting.forms import ScheduleForm
 from reporting.models import ReportKind, RunStatus
@@ -43,6 +45,8 @@ def scope_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def controller_inbox(request: HttpRequest) -> HttpResponse:
+    if not permissions.holds_role_anywhere(request.user, ScopeRole.CONTROLLER):
+        raise PermissionDenied("The controller inbox is for controllers of a scope.")
     context = dashboards.controller_inbox(user=request.user)
     return render(
         request, "reporting/controller_inbox.html", {**context, "currency": settings.VALUEGATE_CURRENCY}
