@@ -25,7 +25,8 @@ def test_demo_measures_cover_every_stage_and_inbox(transactional_db):
     first = _counts()
     call_command("demo", no_serve=True)
     assert _counts() == first
-    assert 55 <= first[0] <= 70
+    # ~60 from the measures demo, plus the reviews demo's actions promoted to measures.
+    assert 55 <= first[0] <= 90
     assert set(Measure.objects.values_list("stage", flat=True)) == set(Stage.values)
     people = {user.username: user for user in get_user_model().objects.all()}
     for role in ("pm", "sponsor", "controller"):
