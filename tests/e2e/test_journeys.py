@@ -1,0 +1,137 @@
+"""The five browser journeys of issue 8, in Debian's Chromium against a live server on PostgreSQL.
+
+Each journey starts from data built through the services (the state the previous journey leaves
+behind) and then clicks through the steps a person takes. Every gate request, approval, validation
+and sign-off is clicked in the browser; only data that would take months to accumulate (three
+months of actuals, completed milestones) is prepared through the services, with months computed
+relative to today."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.apps import apps
+from django.utils import timezone
+
+from incidents import services as incident_services
+from incidents.models import Incident
+from reviews.models import Review
+from tests.e2e.conftest import login
+
+# A live server: transactional, so the rows the data migrations seeded are flushed between tests.
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def seeded(transactional_db):
+    """Put back what the data migrations seed (criteria, severity policies, update templates,
+    PIR factor categories): earlier transactional tests flushed them."""
+    importlib.import_module("incidents.migrations.0002_defaults").forwards(apps, None)
+    importlib.import_module("reviews.migrations.0002_factor_categories").seed(apps, None)
+
+
+@pytest.fixture
+def payments(seeded, cast):
+    """A tier-1 customer-facing service owned by `owner` (so owner signs its PIRs off)."""
+    return incident_services.service_save(
+        by=cast["mim"],
+        name="Payments",
+        tier=1,
+        customer_facing=True,
+        owner=cast["owner"],
+        cost_per_minute=Decimal("100.00"),
+        vendor="PayCo",
+    )
+
+
+def _logout(page) -> None:
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/accounts/login/**")
+
+
+def _local(moment) -> str:
+    """A datetime-local value in the server's time zone."""
+    return timezone.localtime(moment).strftime("%Y-%m-%dT%H:%M")
+
+
+def _status_update(page, template: str, status: str) -> None:
+    page.get_by_role("link", name=template, exact=True).click()
+    page.get_by_role("heading", name="Status update").wait_for()
+    page.get_by_label("Business impact").fill("No card payments in stores")
+    page.get_by_label("Current status").fill(status)
+    page.get_by_label("Next update due").fill(_local(timezone.now() + timedelta(minutes=30)))
+    page.get_by_role("button", name="Send (or submit for approval)").click()
+    page.get_by_text("Status update recorded.").wait_for()
+
+
+# 1 ─────────────────────────────────────────────────────────────────────────────────────────────
+def test_1_incident_manager_runs_a_major_incident_to_its_pir(page, cast, payments, shoot):
+    mim, owner = cast["mim"], cast["owner"]
+    login(page, "mim")
+    page.get_by_role("link", name="Incidents").first.click()
+    page.goto("/incidents/new/")
+    page.get_by_label("Title").fill("Tills cannot take cards")
+    page.get_by_label("Services").select_option(label="Payments")
+    page.get_by_text("This looks major").wait_for()
+    shoot(page, "log")
+    page.get_by_role("button", name="Log incident").click()
+    page.get_by_text("Declaration criteria met when logged").wait_for()
+    incident = Incident.objects.get(title="Tills cannot take cards")
+
+    roles = page.locator("#roles")
+    for role, person in (("Major Incident Manager", mim), ("Service owner", owner)):
+        roles.get_by_label("Role").select_option(label=role)
+        roles.get_by_label("Person").select_option(value=str(person.pk))
+        roles.get_by_role("button", name="Assign / hand over").click()
+        page.locator("#roles").wait_for()
+    assert incident.roles.filter(ended_at__isnull=True).count() == 2
+    page.get_by_role("button", name="Declare major incident").click()
+    page.get_by_text(f"{incident.reference} is declared").wait_for()
+
+    page.get_by_text("Add entry or decision").click()
+    entry = page.locator("#add-entry")
+    entry.get_by_label("Kind").select_option(label="Decision")
+    entry.get_by_label("Text").fill("Fail over to the secondary acquirer")
+    entry.get_by_label("Rationale").fill("PayCo cannot give a fix time")
+    entry.get_by_role("button", name="Add to timeline").click()
+    page.locator("#timeline").get_by_text("Fail over to the secondary acquirer").wait_for()
+
+    _status_update(page, "Initial notice", "Investigating with PayCo")
+    _status_update(page, "Progress", "Failing over to the secondary acquirer")
+    assert page.locator("#updates tbody tr").count() == 2
+    shoot(page, "declared")
+
+    page.get_by_role("button", name="Service restored").click()
+    page.get_by_text(f"{incident.reference} is restored").wait_for()
+
+    validation = page.locator("#validation")
+    for question, answer in (
+        ("Is the affected service restored?", "Yes"),
+        ("Are users or customers still affected?", "No"),
+        ("Are workarounds still needed?", "No"),
+        ("Are monitoring alerts stable?", "Yes"),
+        ("Are any residual risks still open?", "No"),
+    ):
+        validation.get_by_label(question).select_option(label=answer)
+    validation.get_by_label("Business confirmation by (name)").fill("Head of Payments Operations")
+    validation.get_by_role("button", name="Save checklist").click()
+    page.locator("#validation").get_by_text("Checklist complete").wait_for()
+    page.get_by_role("button", name="Recovery validated").click()
+    page.get_by_text(f"{incident.reference} is recovery validated").or_(
+        page.get_by_text(f"{incident.reference} is validated")
+    ).first.wait_for()
+    shoot(page, "validated")
+
+    page.get_by_role("link", name="Reviews").first.click()
+    page.get_by_role("link", name=incident.reference).click()
+    page.get_by_role("heading", name="Post-incident review").wait_for()
+    shoot(page, "pir")
+    assert Review.objects.filter(incident=incident).exists()
