@@ -84,6 +84,31 @@ def _incident_rows(user: AbstractBaseUser, scope: Scope | None) -> Iterator[list
         ]
 
 
+def _effect_value_rows(user: AbstractBaseUser, scope: Scope | None) -> Iterator[list[object]]:
+    from measures import permissions
+    from measures.models import EffectValue
+
+    measures = permissions.visible_measures(user)
+    if scope is not None:
+        measures = measures.filter(package__path__startswith=scope.path)
+    values = (
+        EffectValue.objects.filter(measure__in=measures)
+        .select_related("measure", "line")
+        .order_by("measure__code", "line_id", "series", "month")
+    )
+    for v in values.iterator(chunk_size=2000):
+        yield [
+            v.measure.code,
+            v.line.account,
+            v.line.get_recurrence_display(),
+            v.line.get_nature_display(),
+            v.month,
+            v.series,
+            v.amount,
+            v.validation_state,
+        ]
+
+
 DATASETS: dict[str, Dataset] = {
     "measures": Dataset(
         "measures",
@@ -100,6 +125,11 @@ DATASETS: dict[str, Dataset] = {
             "Implementation status",
         ],
         _measure_rows,
+    ),
+    "effect-values": Dataset(
+        "effect-values",
+        ["Measure", "Account", "Recurrence", "Nature", "Month", "Series", "Amount", "Validation"],
+        _effect_value_rows,
     ),
     "incidents": Dataset(
         "incidents",

@@ -52,3 +52,25 @@ def test_export_for_an_invisible_scope_is_404(client, cast, tree, measures):
     assert client.get(f"/exports/measures.csv?scope={tree.other_program.pk}").status_code == 404
     assert client.get("/exports/measures.csv?scope=abc").status_code == 404
     assert client.get("/exports/nothing.csv").status_code == 404
+
+
+def test_effect_values_export_lists_visible_values_only(client, cast, tree):
+    from decimal import Decimal
+
+    from measures.models import EffectLine, EffectValue
+
+    mine = measure_services.measure_create(by=cast["pm"], title="Mine", objective="x", package=tree.package)
+    theirs = measure_services.measure_create(
+        by=cast["outsider"], title="T", objective="y", package=tree.other_package
+    )
+    for measure in (mine, theirs):
+        line = EffectLine.objects.create(measure=measure, account="pl_cost", annual_potential=Decimal("1200"))
+        EffectValue.objects.create(
+            line=line, measure=measure, month="2026-01-01", series="plan", amount=Decimal("100.00")
+        )
+    client.force_login(cast["pm"])
+    rows = list(
+        csv.reader(io.StringIO(b"".join(client.get("/exports/effect-values.csv").streaming_content).decode()))
+    )
+    assert [row[0] for row in rows[1:]] == [mine.code]
+    assert rows[1][4:7] == ["2026-01-01", "plan", "100.00"]
