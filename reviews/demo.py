@@ -1,6 +1,7 @@
 """Demo post-incident reviews for the demo incidents, built through the services: PIRs in every
 state (draft, in review, approved, published, waived, one on its second revision), factors from the
-taxonomy, ~40 actions (some overdue), ~15 promoted to measures at DoI 0–5, one proved ineffective
+taxonomy, ~45 actions (some overdue), 15 governed by measures at DoI 0–5 (8 promoted into new
+measures, 7 linked to existing ones), one proved ineffective
 by a repeat. Idempotent: an incident whose PIR already has content is left alone.
 
 `manage.py demo` loads everything in one transaction, so the PIRs the `incident_restored` signal
@@ -20,7 +21,7 @@ from incidents import services as incident_services
 from incidents.choices import EXCLUDED_STATES, IncidentState, RoleKind
 from incidents.models import Incident, IncidentRole
 from measures.demo_measures import _build_parts, _replay_gate
-from measures.models import Scope
+from measures.models import Measure, Scope
 from measures.services.notify import emails_suppressed
 from reviews import services
 from reviews.choices import DEFAULT_CATEGORIES, ActionKind, Priority, ReviewState
@@ -64,7 +65,10 @@ ACTIONS = [
     ),
 ]
 # Ten promoted actions go this far (DoI); the cycle places some at every stage.
-PROMOTE_DOI = [0, 1, 2, 3, 4, 5, 1, 2, 4, 5, 0, 3, 1, 5, 2]
+PROMOTE_DOI = [0, 1, 2, 3, 4, 5, 2, 5]
+# Further actions link to existing demo measures at these stages ("link to measure"). Eight new
+# measures keep the measures demo within the size its own test expects.
+LINK_STAGES = ["decided", "implemented", "closed", "identified", "detailed", "implemented", "closed"]
 
 
 def load(stdout=None) -> None:
@@ -85,7 +89,7 @@ def load(stdout=None) -> None:
         .prefetch_related("services")
     )
     created = 0
-    counter = {"actions": 0, "promoted": 0}
+    counter = {"actions": 0, "promoted": 0, "linked": 0}
     with emails_suppressed():
         for number, incident in enumerate(incidents):
             review = services.review_open(incident_id=incident.pk)
@@ -95,7 +99,8 @@ def load(stdout=None) -> None:
             _build(review, incident, number, people, rng, counter)
         _ineffective(incidents, people)
     say(
-        f"Reviews: {created} PIRs written, {counter['actions']} actions, {counter['promoted']} promoted to measures "
+        f"Reviews: {created} PIRs written, {counter['actions']} actions, {counter['promoted']} promoted to new measures, "
+        f"{counter['linked']} linked to existing ones "
         f"({len(incidents) - created} already there)."
     )
 
@@ -231,6 +236,8 @@ def _action(review, incident, writer, kind, title, text, index, number, people, 
     if index == 0 and package is not None and counter["promoted"] < len(PROMOTE_DOI):
         _promote(action, package, people, counter)
         return
+    if index == 1 and counter["linked"] < len(LINK_STAGES) and _link(action, people, counter):
+        return
     _progress(action, writer, number + index, people)
 
 
@@ -248,6 +255,22 @@ def _promote(action: Action, package: Scope, people: dict, counter: dict) -> Non
     _build_parts(action.measure, doi, cast, 500 + action.pk)
     for to_doi in range(1, doi + 1):
         _replay_gate(action.measure, to_doi, cast)
+
+
+def _link(action: Action, people: dict, counter: dict) -> bool:
+    stage = LINK_STAGES[counter["linked"]]
+    taken = Action.objects.filter(measure__isnull=False).values("measure")
+    measure = (
+        Measure.objects.filter(stage=stage, review_actions__isnull=True)
+        .exclude(pk__in=taken)
+        .order_by("code")
+        .first()
+    )
+    if measure is None:
+        return False
+    services.action_link_measure(action=action, by=people["owner"], measure=measure)
+    counter["linked"] += 1
+    return True
 
 
 def _progress(action: Action, writer, n: int, people: dict) -> None:

@@ -81,4 +81,3 @@ class ReasonForm(forms.Form):
 
 class RationaleForm(forms.Form):
     rationale = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
-

@@ -1,4 +1,4 @@
-"""The demo PIRs: every state, factors, ~40 actions, ~15 promoted at various DoI, one ineffective;
+"""The demo PIRs: every state, factors, ~40 actions, 15 governed by measures at various DoI (8 promoted, 7 linked), one ineffective;
 loaded once."""
 
 from collections import Counter
@@ -24,8 +24,10 @@ def test_demo_loads_once_with_the_promised_shape(db):
     assert ContributingFactor.objects.values("category").distinct().count() >= 6
     assert 35 <= counts[1] <= 60
     promoted = Action.objects.filter(promoted_at__isnull=False)
-    assert promoted.count() == 15
-    assert promoted.values("measure__stage").distinct().count() == 6  # DoI 0 to 5
+    assert promoted.count() == 8
+    governed = Action.objects.filter(measure__isnull=False)
+    assert governed.count() == 15
+    assert governed.values("measure__stage").distinct().count() == 6  # DoI 0 to 5
     assert Action.objects.filter(ineffective_incident__isnull=False).count() == 1
     leader = get_user_model().objects.get(username="leader")
     assert selectors.overdue_actions(user=leader).exists()
