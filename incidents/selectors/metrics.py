@@ -12,7 +12,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.contrib.postgres.aggregates import ArrayAgg
 from django.db import connection
 from django.db.models import (
     Aggregate,
@@ -260,10 +259,11 @@ def incident_categories(ids: list[int]) -> dict[int, set[str]]:
     return dict(merged)
 
 
-def service_repeat_ids(qs: QuerySet[Incident]) -> set[int]:
-    """Incidents of `qs` that started within 90 days after an earlier incident (not cancelled or
-    not-major) on one of the same services. One pass: per service, LAG gives each incident's
-    predecessor. (Two incidents starting in the same second on one service count as one event.)"""
+def service_repeat_pairs(qs: QuerySet[Incident]) -> set[tuple[int, int]]:
+    """(service id, incident id) for each incident of `qs` that started within 90 days after an
+    earlier incident (not cancelled or not-major) on that same service. One pass: per service, LAG
+    gives each incident's predecessor. (Two incidents starting in the same second on one service
+    count as one event.)"""
     through = Incident.services.through
     rows = (
         through.objects.exclude(incident__state__in=EXCLUDED_STATES)
@@ -276,9 +276,15 @@ def service_repeat_ids(qs: QuerySet[Incident]) -> set[int]:
             ),
         )
         .filter(previous__lt=F("started"), previous__gte=F("started") - REPEAT_WINDOW)
-        .values_list("incident_id", flat=True)
+        .values_list("service_id", "incident_id")
     )
-    return set(rows) & set(qs.values_list("pk", flat=True))
+    wanted = set(qs.values_list("pk", flat=True))
+    return {(service, incident) for service, incident in rows if incident in wanted}
+
+
+def service_repeat_ids(qs: QuerySet[Incident]) -> set[int]:
+    """Incidents of `qs` that repeat an earlier incident on one of their services."""
+    return {incident for _, incident in service_repeat_pairs(qs)}
 
 
 def repeat_incidents(
@@ -419,7 +425,7 @@ def incident_breakdown(*, user: AbstractBaseUser, filters: MetricFilters = Metri
         return {"by_service": [], "repeat_by_category": []}
     qs = metric_incidents(filters)
     repeats = repeat_incidents(qs)
-    service_repeats = {pk for pk, why in repeats.items() if "service" in why}
+    pairs = service_repeat_pairs(qs)
     money = DecimalField(max_digits=16, decimal_places=2)
     through = Incident.services.through
     rows = (
@@ -435,7 +441,6 @@ def incident_breakdown(*, user: AbstractBaseUser, filters: MetricFilters = Metri
         .annotate(
             incidents=Count("incident_id", distinct=True),
             cost=Sum(Cast(F("minutes"), money) * F("service__cost_per_minute"), output_field=money),
-            repeat_ids=ArrayAgg("incident_id", distinct=True),
         )
         .order_by("-cost", "service__name")
     )
@@ -443,7 +448,7 @@ def incident_breakdown(*, user: AbstractBaseUser, filters: MetricFilters = Metri
         {
             "service": row["service__name"],
             "incidents": row["incidents"],
-            "repeats": len(service_repeats & set(row["repeat_ids"])),
+            "repeats": sum(1 for service, _ in pairs if service == row["service_id"]),
             "cost": _money(row["cost"]),
         }
         for row in rows

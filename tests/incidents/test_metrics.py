@@ -228,3 +228,16 @@ def test_the_database_computation_matches_the_definition_on_random_timelines(wal
         )
     assert adherence.per_incident == expected
     assert adherence.gaps == sum(g for g, _ in expected.values())
+
+
+def test_breakdown_by_service_attributes_downtime_cost_and_repeats(walk, catalog, people):
+    walk("closed", start=0, restore=60)  # Payments: 60 min × 100
+    second = walk("closed", start=10 * DAY, restore=30)  # Payments again within 90 days: a repeat
+    second.services.add(catalog["intranet"])  # and Intranet: 30 min × 2.50
+    breakdown = selectors.incident_breakdown(user=people["leader"])
+    assert breakdown["by_service"] == [
+        {"service": "Payments", "incidents": 2, "repeats": 1, "cost": "9000.00"},
+        {"service": "Intranet", "incidents": 1, "repeats": 0, "cost": "75.00"},
+    ]
+    assert breakdown["repeat_by_category"] == []
+    assert selectors.incident_breakdown(user=people["staff"])["by_service"] == breakdown["by_service"]
