@@ -164,7 +164,7 @@ def review_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if can_edit:
         initial = {name: getattr(review, name) for name in SECTIONS} | {"version": review.version}
         context.update(
-            sections_form=SectionsForm(initial=initial), factor_form=FactorForm(), action_form=ActionForm(),
+            sections_form=SectionsForm(initial=initial), factor_form=FactorForm(), action_form=ActionForm(auto_id="id_action_%s"),
             promote_form=PromoteForm(user=user), link_form=LinkForm(), reason_form=ReasonForm(),
         )  # fmt: skip
     return render(request, "reviews/detail.html", context)
