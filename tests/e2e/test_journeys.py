@@ -135,3 +135,86 @@ def test_1_incident_manager_runs_a_major_incident_to_its_pir(page, cast, payment
     page.get_by_role("heading", name="Post-incident review").wait_for()
     shoot(page, "pir")
     assert Review.objects.filter(incident=incident).exists()
+
+
+def _restored(cast, service, title: str = "Card payments failing") -> Incident:
+    """A major incident restored two hours ago, its MIM `mim`; the PIR opens from the real
+    `incident_restored` signal after commit."""
+    mim, start = cast["mim"], timezone.now() - timedelta(hours=3)
+    incident = incident_services.incident_log(
+        by=mim, title=title, services=[service], severity=2, impact_started_at=start,
+        detected_at=start + timedelta(minutes=5), reported_at=start + timedelta(minutes=10),
+    )  # fmt: skip
+    incident_services.role_assign(
+        incident=incident, by=mim, role="mim", user=mim, at=start + timedelta(minutes=10)
+    )
+    incident = incident_services.incident_declare(incident=incident, by=mim, at=start + timedelta(minutes=20))
+    return incident_services.incident_restore(incident=incident, by=mim, at=start + timedelta(minutes=60))
+
+
+@pytest.fixture
+def pir(cast, payments, make_user):
+    incident = _restored(cast, payments)
+    review = Review.objects.get(incident=incident)
+    return review
+
+
+# 2 ─────────────────────────────────────────────────────────────────────────────────────────────
+def test_2_service_owner_and_mim_complete_and_approve_the_pir_and_promote_an_action(
+    page, cast, pir, make_user, tree, shoot
+):
+    make_user("writer", groups=["incident_manager"])  # writes and submits; the two sign off
+    reference = pir.incident.reference
+
+    login(page, "writer")
+    page.goto(f"/reviews/{pir.pk}/")
+    page.get_by_label("Summary").fill("Card payments failed for 40 minutes after a gateway release.")
+    page.get_by_label("Business impact").fill("No card sales in 120 stores.")
+    page.get_by_label("Lessons").fill("Release the gateway outside trading hours.")
+    page.get_by_role("button", name="Save", exact=True).click()
+    factors = page.locator("#factors")
+    factors.get_by_label("Category").select_option(index=1)
+    factors.get_by_label("Contributing factor").fill("A gateway release changed the timeouts.")
+    factors.get_by_role("button", name="Add factor").click()
+    page.locator("#factors").get_by_text("A gateway release changed the timeouts.").wait_for()
+
+    page.get_by_text("Add action", exact=True).first.click()
+    form = page.locator("#actions form").last
+    form.get_by_label("Title").fill("Automate gateway failover")
+    form.get_by_label("Description").fill("Failover took 40 minutes by hand.")
+    form.get_by_label("Owner").select_option(label="owner")
+    form.get_by_label("Due date").fill((timezone.localdate() + timedelta(days=30)).isoformat())
+    form.get_by_role("button", name="Add action").click()
+    page.get_by_role("row").filter(has_text="Automate gateway failover").wait_for()
+    page.get_by_role("button", name="Submit for review").click()
+    page.get_by_text("The PIR is in review").wait_for()
+    _logout(page)
+
+    login(page, "owner")
+    page.goto(f"/reviews/{pir.pk}/")
+    page.get_by_label("Sign-off comment").fill("Impact figures agreed with the stores")
+    page.get_by_role("button", name="Sign off").click()
+    page.get_by_text("The PIR is in review").wait_for()
+    _logout(page)
+
+    login(page, "mim")
+    page.get_by_role("link", name="Reviews").first.click()
+    page.get_by_role("link", name=reference).click()
+    page.get_by_role("button", name="Sign off").click()
+    page.get_by_text("The PIR is approved").wait_for()
+    shoot(page, "approved")
+    _logout(page)
+
+    login(page, "owner")
+    page.goto(f"/reviews/{pir.pk}/")
+    row = page.get_by_role("row").filter(has_text="Automate gateway failover")
+    row.get_by_text("Promote to measure").click()
+    row.get_by_label("Measure package").select_option(label="Failover")
+    row.get_by_role("button", name="Create DoI 0 measure").click()
+    pir.refresh_from_db()
+    action = pir.actions.get(title="Automate gateway failover")
+    assert action.measure is not None
+    page.get_by_role("link", name=action.measure.code).click()
+    page.get_by_role("heading", name="Automate gateway failover").wait_for()
+    shoot(page, "measure")
+    assert action.measure.stage == "defined"
