@@ -109,6 +109,14 @@ def _gate_context(request: HttpRequest, measure: Measure) -> dict:
         .first()
     )
     next_doi = measure.next_doi
+    can_decide = bool(pending and services.gate_request_can_decide(request=pending, measure=measure, by=user))
+    refusal = ""
+    if (
+        pending
+        and not can_decide
+        and (permissions.approver_roles(user, measure) or pending.requested_by_id == user.pk)
+    ):
+        refusal = services.gate_request_refusal(request=pending, measure=measure, by=user)
     return {
         "measure": measure,
         "next_doi": next_doi,
@@ -116,9 +124,8 @@ def _gate_context(request: HttpRequest, measure: Measure) -> dict:
         "checklist": selectors.gate_checklist(measure=measure, to_doi=next_doi) if next_doi else [],
         "pending": pending,
         "can_request": bool(next_doi and not pending and permissions.can_request_gate(user, measure)),
-        "can_decide": bool(
-            pending and services.gate_request_can_decide(request=pending, measure=measure, by=user)
-        ),
+        "can_decide": can_decide,
+        "decide_refusal": refusal,
         "last_decided": measure.gate_requests.exclude(state=GateRequestState.PENDING)
         .prefetch_related("approvals__user")
         .first(),

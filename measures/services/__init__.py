@@ -39,6 +39,7 @@ from measures.services.effects import (
 from measures.services.gates import (
     gate_request_approve,
     gate_request_can_decide,
+    gate_request_refusal,
     gate_request_reject,
     gate_request_submit,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "effect_line_update",
     "gate_request_approve",
     "gate_request_can_decide",
+    "gate_request_refusal",
     "gate_request_reject",
     "gate_request_submit",
     "measure_cancel",

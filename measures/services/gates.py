@@ -228,6 +228,18 @@ def gate_request_reject(*, request: GateRequest, by, comment: str) -> GateReques
     return request
 
 
+def gate_request_refusal(*, request: GateRequest, measure: Measure, by) -> str:
+    """Why `by` may not decide on the pending request, or "" when they may (shown on the gate
+    panel so an approver who is refused, e.g. the owner who is also a controller, knows why)."""
+    if request.state != GateRequestState.PENDING or not by.is_authenticated:
+        return ""
+    try:
+        _slot_for(request=request, measure=measure, by=by)
+    except (PermissionRefused, FourEyes) as exc:
+        return exc.message
+    return ""
+
+
 def gate_request_can_decide(*, request: GateRequest, measure: Measure, by) -> bool:
     """Whether `by` may approve or reject the pending request now (for showing the buttons); the
     same check `gate_request_approve` and `gate_request_reject` enforce."""
