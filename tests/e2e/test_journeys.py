@@ -218,3 +218,53 @@ def test_2_service_owner_and_mim_complete_and_approve_the_pir_and_promote_an_act
     page.get_by_role("heading", name="Automate gateway failover").wait_for()
     shoot(page, "measure")
     assert action.measure.stage == "defined"
+
+
+# 5 ─────────────────────────────────────────────────────────────────────────────────────────────
+def test_5_refusals_a_user_understands(page, cast, tree, shoot):
+    from measures import permissions
+    from measures import services as measure_services
+    from measures.choices import ScopeRole
+    from measures.models import GateApproval, GateRequest, Membership
+
+    owner = cast["owner"]
+    # The owner is also a controller of the program: the one person who might sign off their own
+    # measure's closure, and must not.
+    Membership.objects.create(user=owner, scope=tree.program, role=ScopeRole.CONTROLLER)
+    permissions.forget_cached_permissions(owner)
+    mine = measure_services.measure_create(
+        by=cast["pm"], title="Retire the legacy card router", objective="Two routers; keep one.",
+        package=tree.package, owner=owner,
+    )  # fmt: skip
+    # A pending DoI 5 sign-off, written as the service writes it (the months of validated actuals
+    # a real closure needs are journey 3's business).
+    request = GateRequest.objects.create(measure=mine, from_doi=4, to_doi=5, requested_by=cast["pm"])
+    GateApproval.objects.create(request=request, role="controller")
+    elsewhere = measure_services.measure_create(
+        by=cast["outsider"], title="Rightsize the cloud estate", objective="Too many idle VMs.",
+        package=tree.other_package,
+    )  # fmt: skip
+
+    login(page, "owner")
+    page.goto(f"/measures/{mine.pk}/")
+    panel = page.locator("#gate-panel")
+    panel.get_by_role("heading", name="Gate request: DoI 4 → 5").wait_for()
+    assert panel.get_by_role("button", name="Approve").count() == 0
+    assert panel.get_by_text(
+        "You cannot decide on this request: The measure's owner may not give the controller sign-off."
+    ).is_visible()
+    page.get_by_role("link", name="Approvals").first.click()
+    assert page.get_by_role("row").filter(has_text=mine.code).count() == 0
+    page.goto(f"/measures/{mine.pk}/")
+    shoot(page, "own-sign-off-refused")
+    _logout(page)
+
+    login(page, "viewer")
+    response = page.goto(f"/measures/{elsewhere.pk}/")
+    assert response.status == 404
+    alert = page.get_by_role("alert")
+    assert alert.get_by_role("heading", name="Not found").is_visible()
+    assert "No such measure." in alert.inner_text()
+    assert "outside the scopes you hold a role in" in alert.inner_text()
+    alert.get_by_role("link", name="Back to the dashboard").wait_for()
+    shoot(page, "out-of-scope-404")
