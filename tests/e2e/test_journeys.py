@@ -9,6 +9,7 @@ relative to today."""
 from __future__ import annotations
 
 import importlib
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -268,3 +269,53 @@ def test_5_refusals_a_user_understands(page, cast, tree, shoot):
     assert "outside the scopes you hold a role in" in alert.inner_text()
     alert.get_by_role("link", name="Back to the dashboard").wait_for()
     shoot(page, "out-of-scope-404")
+
+
+# 4 ─────────────────────────────────────────────────────────────────────────────────────────────
+def test_4_leadership_reads_the_dashboard_and_downloads_the_steering_pack(
+    page, cast, tree, payments, shoot, tmp_path
+):
+    from pypdf import PdfReader
+
+    from measures import services as measure_services
+    from measures.selectors import figures
+
+    measure = measure_services.measure_create(
+        by=cast["pm"], title="Automate gateway failover", objective="Failover takes 40 minutes by hand.",
+        package=tree.package, owner=cast["owner"],
+    )  # fmt: skip
+    line = measure_services.effect_line_create(
+        measure=measure, by=cast["owner"], account="pl_cost", annual_potential=Decimal("120000.00")
+    )
+    year = figures.fiscal_year()
+    measure_services.effect_values_save(
+        measure=measure, by=cast["owner"], series="plan",
+        cells=[(line.pk, f"{figures.add_months(year.start, i):%Y-%m}", "10000") for i in range(12)],
+    )  # fmt: skip
+    _restored(cast, payments)  # 60 minutes of impact at 100 EUR a minute
+
+    login(page, "leader")
+    page.get_by_role("link", name="Dashboard").first.click()
+    page.get_by_role("heading", name="Leadership dashboard").wait_for()
+    doi0 = page.get_by_role("row").filter(has_text="DoI 0 · Defined")
+    assert "120,000" in doi0.inner_text()  # the year's plan
+    incidents = page.locator("section[aria-labelledby=incidents-heading]")
+    assert incidents.locator(".kpi").filter(has_text="Major incidents").locator("strong").inner_text() == "1"
+    assert "6,000 EUR" in incidents.locator(".kpi").filter(has_text="Incident cost").inner_text()
+    shoot(page, "dashboard")
+
+    page.get_by_role("link", name="Reports").first.click()
+    page.get_by_label("Report").select_option(label="Steering pack")
+    page.get_by_label("Scope").select_option(label="Payments (Program)")
+    page.get_by_role("button", name="Generate PDF").click()
+    page.get_by_text("requested; it appears below when ready").wait_for()
+    link = page.get_by_role("link", name="Download PDF").first
+    link.wait_for(timeout=60_000)
+    shoot(page, "reports")
+    with page.expect_download() as info:
+        link.click()
+    path = tmp_path / "steering-pack.pdf"
+    info.value.save_as(path)
+    text = "\n".join(p.extract_text() or "" for p in PdfReader(path).pages)
+    assert "Payments" in text
+    assert re.search(r"120[,.\s\u202f]?000", text), text[:2000]  # the year's plan
