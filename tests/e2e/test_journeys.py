@@ -319,3 +319,193 @@ def test_4_leadership_reads_the_dashboard_and_downloads_the_steering_pack(
     text = "\n".join(p.extract_text() or "" for p in PdfReader(path).pages)
     assert "Payments" in text
     assert re.search(r"120[,.\s\u202f]?000", text), text[:2000]  # the year's plan
+
+
+PDF_BYTES = b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\n%%EOF\n"
+
+
+def _upload(page, kind: str, name: str) -> None:
+    documents = page.locator("section[aria-labelledby=doc-title]")
+    documents.get_by_text("Upload a document").click()
+    documents.get_by_label("Kind").select_option(label=kind)
+    documents.get_by_label("File").set_input_files(
+        {"name": name, "mimeType": "application/pdf", "buffer": PDF_BYTES}
+    )
+    documents.get_by_role("button", name="Upload").click()
+    page.get_by_role("link", name=name).wait_for()
+
+
+def _unmet(page) -> list[str]:
+    """The labels of the unmet criteria on the gate panel's checklist."""
+    items = page.locator("#gate-panel .checklist li.unmet").all_inner_texts()
+    return [item.split("Unmet:")[-1].split(" — ")[0].strip() for item in items]
+
+
+def _approve_in_inbox(page, code: str, comment: str) -> None:
+    page.get_by_role("link", name="Approvals").first.click()
+    row = page.get_by_role("row").filter(has_text=code)
+    row.get_by_placeholder("Comment (required to reject)").fill(comment)
+    row.get_by_role("button", name="Approve").click()
+    page.get_by_role("status").get_by_text("Approved.").wait_for()
+
+
+def _request(page, pk: int, to_doi: int, note: str) -> None:
+    page.goto(f"/measures/{pk}/")
+    assert _unmet(page) == [], _unmet(page)
+    page.get_by_label("Note to the approvers").fill(note)
+    page.get_by_role("button", name=f"Request DoI {to_doi}").click()
+    page.get_by_text("Gate requested; the approvers have been notified.").wait_for()
+
+
+def _stage(page, pk: int) -> str:
+    page.goto(f"/measures/{pk}/")
+    return page.locator("[aria-current=step]").inner_text()
+
+
+# 3 ─────────────────────────────────────────────────────────────────────────────────────────────
+def test_3_measure_goes_from_doi_0_to_a_signed_off_doi_5(page, cast, tree, shoot):
+    from measures import services as measure_services
+    from measures.models import Measure
+    from measures.selectors import figures
+
+    pm, owner = cast["pm"], cast["owner"]
+    # The DoI 0 measure journey 2 promotes from the PIR action.
+    measure = measure_services.measure_create(
+        by=owner, title="Automate gateway failover", objective="Failover took 40 minutes by hand.",
+        package=tree.package, owner=owner,
+    )  # fmt: skip
+    pk, code = measure.pk, measure.code
+
+    # DoI 0 → 1: the program manager completes the identification; the checklist turns green.
+    login(page, "pm")
+    page.goto(f"/measures/{pk}/")
+    assert "Sponsor named" in _unmet(page) and len(_unmet(page)) == 6
+    page.get_by_role("link", name="Edit").click()
+    page.get_by_label("Sponsor").select_option(label="sponsor")
+    page.get_by_label("Controller").select_option(label="controller")
+    page.get_by_label("Business unit").fill("Payments")
+    page.get_by_label("Risks considered: none known").check()
+    page.get_by_label("Overlap check done: no overlapping measures").check()
+    page.get_by_role("button", name="Save").click()
+    page.locator("#gate-panel").wait_for()
+    assert _unmet(page) == ["At least one effect line with an annualized potential"]
+    lines = page.locator("section[aria-labelledby=lines-title]")
+    lines.get_by_text("Add an effect line").click()
+    lines.get_by_label("Account").select_option(value="pl_cost")
+    lines.get_by_label("Annual potential").fill("120000")
+    lines.get_by_label("Baseline value").fill("300000")
+    lines.get_by_label("Baseline definition").fill("Cost of manual failovers 2025")
+    lines.get_by_role("button", name="Add").click()
+    page.locator("#gate-panel").wait_for()
+    assert _unmet(page) == []
+    shoot(page, "doi1-ready")
+    _logout(page)
+
+    login(page, "owner")
+    _request(page, pk, 1, "Sized with finance")
+    _logout(page)
+    login(page, "pm")
+    _approve_in_inbox(page, code, "Good case")
+    assert _stage(page, pk) == "DoI 1 · Identified"
+
+    # DoI 1 → 2: milestone and business case in the browser; the second effect line and the
+    # monthly plan (a grid of months) through the services.
+    measure = Measure.objects.get(pk=pk)
+    one_time = measure_services.effect_line_create(
+        measure=measure, by=pm, account="pl_cost", nature="cost_to_achieve", recurrence="one_time",
+        annual_potential=0, baseline_value=0, baseline_definition="Project cost",
+    )  # fmt: skip
+    recurring = measure.effect_lines.exclude(pk=one_time.pk).get()
+    year = figures.fiscal_year()
+    closed = [figures.add_months(figures.last_closed_month(), -i) for i in range(3)]
+    months = sorted({figures.add_months(year.start, i) for i in range(12)} | set(closed))
+    for line, amount in ((recurring, "10000"), (one_time, "0")):
+        measure_services.effect_values_save(
+            measure=measure, by=pm, series="plan", cells=[(line.pk, f"{m:%Y-%m}", amount) for m in months]
+        )
+    page.goto(f"/measures/{pk}/")
+    milestones = page.locator("section[aria-labelledby=ms-title]")
+    milestones.get_by_text("Add a milestone").click()
+    milestones.get_by_label("Title").fill("Runbook automated")
+    milestones.get_by_label("Due date").fill((timezone.localdate() + timedelta(days=60)).isoformat())
+    milestones.get_by_role("button", name="Add").click()
+    page.get_by_text("Runbook automated").first.wait_for()
+    _upload(page, "Business case", "business-case.pdf")
+    assert _unmet(page) == []
+    shoot(page, "doi2-ready")
+    _request(page, pk, 2, "Detailed and planned")
+    _logout(page)
+
+    login(page, "sponsor")
+    page.goto(f"/measures/{pk}/")
+    page.get_by_label("Comment (required to reject)").fill("Go ahead")
+    page.get_by_role("button", name="Approve").click()
+    page.get_by_role("status").get_by_text("Approved.").wait_for()
+    assert _stage(page, pk) == "DoI 2 · Detailed"
+    _logout(page)
+
+    # DoI 2 → 3: sponsor and controller, each from their inbox.
+    login(page, "pm")
+    _request(page, pk, 3, "Plan complete for the year")
+    _logout(page)
+    login(page, "sponsor")
+    _approve_in_inbox(page, code, "Funded")
+    _logout(page)
+    login(page, "controller")
+    page.get_by_role("link", name="Controller inbox").click()
+    page.get_by_role("link", name=f"{code} Automate gateway failover").wait_for()
+    shoot(page, "controller-inbox")
+    _approve_in_inbox(page, code, "Plan checked against the ledger")
+    assert _stage(page, pk) == "DoI 3 · Decided"
+    _logout(page)
+
+    # DoI 3 → 4: the milestone was completed with evidence over the months of implementation.
+    measure = Measure.objects.get(pk=pk)
+    measure_services.milestone_complete(
+        milestone=measure.milestones.get(), by=owner, completed_at=timezone.localdate(),
+        evidence_note="Runbook runs in one click; drill passed",
+    )  # fmt: skip
+    login(page, "pm")
+    _request(page, pk, 4, "Implemented")
+    _logout(page)
+    login(page, "sponsor")
+    _approve_in_inbox(page, code, "Seen the drill")
+    assert _stage(page, pk) == "DoI 4 · Implemented"
+    _logout(page)
+
+    # Actuals: the owner enters the last closed month in the grid (the two months before it were
+    # entered as they closed) and submits them; closure evidence too.
+    for month in closed[1:]:
+        measure_services.effect_value_set(
+            line=recurring, month=month, series="actual", amount="10000", by=owner
+        )
+    login(page, "owner")
+    page.goto(f"/measures/{pk}/?series=actual#entry")
+    page.get_by_label(f"P&L cost {closed[0]:%b %Y}").first.fill("10000")
+    page.get_by_role("button", name="Save actual").click()
+    page.get_by_text("Saved").first.wait_for()
+    page.get_by_role("button", name="Submit 3 draft actuals for validation").click()
+    page.get_by_text("3 actual(s) submitted for validation.").wait_for()
+    _upload(page, "Closure evidence", "closure.pdf")
+    _logout(page)
+
+    # The controller validates the actuals and signs DoI 5 off.
+    login(page, "controller")
+    page.goto("/actuals/awaiting/")
+    shoot(page, "actuals-awaiting")
+    for month in closed:
+        row = page.get_by_role("row").filter(has_text=f"{month:%Y}").filter(has_text=code).first
+        row.get_by_role("button", name="Validate").click()
+        page.get_by_text("Validated").first.wait_for()
+    _logout(page)
+    login(page, "owner")
+    _request(page, pk, 5, "Three months validated")
+    _logout(page)
+    login(page, "controller")
+    page.goto(f"/measures/{pk}/")
+    page.get_by_label("Comment (required to reject)").fill("Value signed off")
+    page.get_by_role("button", name="Approve").click()
+    page.get_by_role("status").get_by_text("Approved.").wait_for()
+    assert _stage(page, pk) == "DoI 5 · Closed"
+    shoot(page, "closed")
+    assert Measure.objects.get(pk=pk).stage == "closed"
