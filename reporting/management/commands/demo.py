@@ -8,6 +8,7 @@ import importlib.util
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
+from django.test.utils import override_settings
 
 # Each app may provide `<app>/demo.py` with an idempotent `load(stdout)`; order matters.
 DEMO_MODULES = ["measures.demo", "incidents.demo", "reviews.demo", "reporting.demo"]
@@ -25,7 +26,11 @@ class Command(BaseCommand):
     def handle(self, *args, port: int, host: str, no_serve: bool, **options) -> None:
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database migrated.")
-        with transaction.atomic():
+        # The demo's notifications are not real mail: keep them off the console while loading.
+        with (
+            override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"),
+            transaction.atomic(),
+        ):
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [DEMO_LOCK])
             for name in DEMO_MODULES:
