@@ -41,7 +41,7 @@ def browser():
 def page(browser, live_server):
     context = browser.new_context(viewport={"width": 1366, "height": 768}, base_url=live_server.url)
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(30_000)  # generous: CI shares two cores with the live server
     yield page
     context.close()
 
