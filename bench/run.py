@@ -1,0 +1,444 @@
+"""Benchmarks of DESIGN §10 / issue 10 against a gunicorn server, beside the floor view.
+
+    DATABASE_URL=postgres://…/vg_bench uv run python bench/run.py [--requests 200] [--duration 10]
+
+Assumes DATABASE_URL points at a database seeded with `manage.py seed_bench`. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+PASSWORD = "bench-password"
+USER = "bench-leader"  # leadership: sees every scope, the heaviest case for lists and dashboards
+
+# (ratio of median, ratio of p95) to the floor that issue 10 allows, per kind of endpoint.
+TARGETS = {"list": (3, 5), "detail": (3, 5), "aggregate": (5, 8), "floor": (1, 1)}
+
+
+@dataclass
+class Endpoint:
+    name: str
+    path: str
+    kind: str  # floor | list | detail | aggregate
+    auth: str  # none | session | token
+    note: str = ""
+    latencies: list[float] = field(default_factory=list)
+    rps: float | None = None
+    errors: int = 0
+    queries: int | None = None
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.latencies) * 1000
+
+    @property
+    def p95(self) -> float:
+        return statistics.quantiles(self.latencies, n=20, method="inclusive")[18] * 1000
+
+
+# --- in-process part: ids, routes, query counts, PDF -------------------------------------------------
+def django_setup() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+
+
+def pick_subjects() -> dict:
+    """The largest program, a measure in it with milestones and values, an incident with the most
+    timeline entries (20+), and the benchmark user."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Count
+
+    from incidents.models import Incident
+    from measures.models import Measure, Scope
+
+    user = get_user_model().objects.filter(username=USER).first()
+    if user is None:
+        sys.exit(f"No user {USER}: seed the database first (uv run manage.py seed_bench).")
+    programs = Scope.objects.filter(kind="program", path__startswith=_root_path())
+    counts = {
+        p: Measure.objects.filter(package__path__startswith=p.path).count() for p in programs.order_by("pk")
+    }
+    program = max(counts, key=counts.get)
+    measure = (
+        Measure.objects.filter(package__path__startswith=program.path, stage__in=["decided", "implemented"])
+        .annotate(n=Count("milestones"))
+        .filter(n__gte=2)
+        .order_by("pk")
+        .first()
+    ) or Measure.objects.filter(package__path__startswith=program.path).order_by("pk").first()
+    incident = (
+        Incident.objects.annotate(n=Count("timeline"))
+        .filter(n__gte=20, state="closed")
+        .order_by("-reported_at")
+        .first()
+    )
+    if incident is None:
+        sys.exit("No incident with 20+ timeline entries: seed with --timeline-per-incident 20.")
+    return {
+        "user": user,
+        "program": program,
+        "program_measures": counts[program],
+        "measure": measure,
+        "incident": incident,
+    }
+
+
+def _root_path() -> str:
+    from measures.models import Scope
+
+    root = Scope.objects.filter(parent__isnull=True, name="Bench portfolio").first()
+    return root.path if root else "/"
+
+
+def endpoints(s: dict) -> list[Endpoint]:
+    program, measure, incident = s["program"].pk, s["measure"].pk, s["incident"].pk
+    return [
+        Endpoint("floor: /healthz/", "/healthz/", "floor", "none"),
+        Endpoint("leadership dashboard", "/", "aggregate", "session"),
+        Endpoint("scope dashboard (program)", f"/dashboard/scopes/{program}/", "aggregate", "session"),
+        Endpoint("measure list page", f"/measures/?scope={program}", "list", "session"),
+        Endpoint("measure list API (50)", f"/api/v1/measures/?page_size=50&scope={program}", "list", "token"),
+        Endpoint("measure detail page", f"/measures/{measure}/", "detail", "session"),
+        Endpoint("measure detail API", f"/api/v1/measures/{measure}/", "detail", "token"),
+        Endpoint("scope figures roll-up API", f"/api/v1/scopes/{program}/figures/", "aggregate", "token"),
+        Endpoint("incident metrics API (all)", "/api/v1/metrics/incidents/", "aggregate", "token"),
+        Endpoint("incident detail page", f"/incidents/{incident}/", "detail", "session"),
+        Endpoint("incident detail API", f"/api/v1/incidents/{incident}/", "detail", "token"),
+    ]
+
+
+def route_exists(path: str) -> bool:
+    from django.urls import Resolver404, resolve
+
+    try:
+        resolve(path.split("?")[0])
+    except Resolver404:
+        return False
+    return True
+
+
+def count_queries(eps: list[Endpoint], user) -> None:
+    """Each endpoint's query count, in-process with the test client (after one warm-up call)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from rest_framework.authtoken.models import Token
+
+    token, _ = Token.objects.get_or_create(user=user)
+    session = Client()
+    session.force_login(user)
+    api = Client(HTTP_AUTHORIZATION=f"Token {token.key}")
+    for ep in eps:
+        client = {"session": session, "token": api, "none": Client()}[ep.auth]
+        client.get(ep.path)
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(ep.path)
+        if response.status_code != 200:
+            ep.note = f"in-process status {response.status_code}"
+        ep.queries = len(ctx.captured_queries)
+
+
+def steering_pack(program) -> tuple[list[float], int, int]:
+    """Render the steering pack of the largest program in-process: times of three runs, pages, bytes."""
+    from reporting import reports
+    from reporting.pdf import render_pdf
+
+    spec = reports.spec_for("steering_pack")
+    times, pages, size = [], 0, 0
+    for _ in range(3):
+        start = time.perf_counter()
+        subject = spec.subject(None, program.pk)
+        pdf, pages = render_pdf(spec.template, reports.build(spec, subject))
+        times.append(time.perf_counter() - start)
+        size = len(pdf)
+    return times, pages, size
+
+
+def data_size() -> str:
+    from django.apps import apps
+
+    labels = [
+        "measures.Measure",
+        "measures.EffectLine",
+        "measures.EffectValue",
+        "measures.Milestone",
+        "incidents.Incident",
+        "incidents.TimelineEntry",
+        "incidents.StatusUpdate",
+    ]
+    parts = []
+    for label in labels:
+        try:
+            model = apps.get_model(label)
+        except LookupError:
+            continue
+        parts.append(f"{model.__name__} {model.objects.count():,}")
+    return ", ".join(parts)
+
+
+# --- the server ------------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_gunicorn(port: int) -> subprocess.Popen:
+    env = dict(os.environ)  # DATABASE_URL, REDIS_URL, CONN_MAX_AGE … pass through unchanged
+    # The per-user API throttle (2000/minute by default) would answer 429 under load: lift it, we
+    # measure the application, not the limiter. Nothing else differs from a deployment.
+    env["VALUEGATE_THROTTLE_USER"] = "10000000/minute"
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings"
+    command = [
+        sys.executable, "-m", "gunicorn", "config.wsgi",
+        "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "120",
+    ]  # fmt: skip
+    proc = subprocess.Popen(command, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit("gunicorn exited during start-up.")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz/", timeout=1).status_code == 200:
+                return proc
+        except requests.ConnectionError:
+            time.sleep(0.2)
+    proc.terminate()
+    sys.exit("gunicorn did not answer /healthz/ within 30 s.")
+
+
+def login(base: str) -> tuple[requests.Session, requests.Session, str, str]:
+    """A browser-like session through the login form (with its CSRF token), and an API token."""
+    pages = requests.Session()
+    form = pages.get(f"{base}/accounts/login/", timeout=10)
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form.text)
+    if not match:
+        sys.exit("No CSRF token in the login form.")
+    done = pages.post(
+        f"{base}/accounts/login/",
+        data={"username": USER, "password": PASSWORD, "csrfmiddlewaretoken": match.group(1)},
+        headers={"Referer": f"{base}/accounts/login/"},
+        timeout=10,
+        allow_redirects=False,
+    )
+    if done.status_code != 302 or "sessionid" not in pages.cookies:
+        sys.exit(f"Login failed (status {done.status_code}).")
+    answer = requests.post(
+        f"{base}/api/v1/auth/token/", json={"username": USER, "password": PASSWORD}, timeout=10
+    )
+    answer.raise_for_status()
+    token = answer.json()["token"]
+    api = requests.Session()
+    api.headers["Authorization"] = f"Token {token}"
+    cookie = f"sessionid={pages.cookies['sessionid']}; csrftoken={pages.cookies.get('csrftoken', '')}"
+    return pages, api, cookie, token
+
+
+def sequential(ep: Endpoint, client: requests.Session, base: str, n: int, warmup: int) -> None:
+    url = base + ep.path
+    for _ in range(warmup):
+        client.get(url, timeout=60)
+    for _ in range(n):
+        start = time.perf_counter()
+        response = client.get(url, timeout=60)
+        ep.latencies.append(time.perf_counter() - start)
+        if response.status_code != 200:
+            ep.errors += 1
+
+
+def throughput_wrk(ep: Endpoint, base: str, headers: dict, duration: int, concurrency: int) -> None:
+    command = ["wrk", "-t", "2", "-c", str(concurrency), "-d", f"{duration}s", "--timeout", "30s"]
+    for key, value in headers.items():
+        command += ["-H", f"{key}: {value}"]
+    out = subprocess.run([*command, base + ep.path], capture_output=True, text=True, check=True).stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    ep.rps = float(match.group(1)) if match else None
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    ep.errors += int(bad.group(1)) if bad else 0
+
+
+def throughput_threads(ep: Endpoint, base: str, headers: dict, duration: int, concurrency: int) -> None:
+    done, bad = [0] * concurrency, [0] * concurrency
+    stop = time.monotonic() + duration
+
+    def worker(i: int) -> None:
+        session = requests.Session()
+        session.headers.update(headers)
+        while time.monotonic() < stop:
+            if session.get(base + ep.path, timeout=60).status_code != 200:
+                bad[i] += 1
+            done[i] += 1
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(concurrency)]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ep.rps = sum(done) / (time.monotonic() - start)
+    ep.errors += sum(bad)
+
+
+# --- report ---------------------------------------------------------------------------------------------
+def table(eps: list[Endpoint], floor: Endpoint) -> list[str]:
+    rows = [
+        "| endpoint | median ms | p95 ms | req/s (c=8) | queries | median × floor | p95 × floor | target | ok |",
+        "|---|--:|--:|--:|--:|--:|--:|---|---|",
+    ]
+    for ep in eps:
+        if not ep.latencies:
+            continue
+        m_ratio, p_ratio = ep.median / floor.median, ep.p95 / floor.p95
+        limit = TARGETS[ep.kind]
+        ok = (
+            "—"
+            if ep.kind == "floor"
+            else ("yes" if m_ratio <= limit[0] and p_ratio <= limit[1] else "**no**")
+        )
+        if ep.errors:
+            ok += f" ({ep.errors} non-200)"
+        target = "—" if ep.kind == "floor" else f"≤{limit[0]}× / ≤{limit[1]}×"
+        rps = f"{ep.rps:.0f}" if ep.rps is not None else "—"
+        rows.append(
+            f"| {ep.name} | {ep.median:.1f} | {ep.p95:.1f} | {rps} | {ep.queries if ep.queries is not None else '—'} "
+            f"| {m_ratio:.1f} | {p_ratio:.1f} | {target} | {ok} |"
+        )
+    return rows
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        cpu = next(
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        )
+    except (OSError, StopIteration):
+        cpu = platform.processor()
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW server_version")
+        pg = cursor.fetchone()[0]
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return (
+        f"{platform.node()}: {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
+        f"PostgreSQL {pg}, commit {commit or '?'}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=200, help="Sequential requests per endpoint.")
+    parser.add_argument("--warmup", type=int, default=10, help="Requests before measuring.")
+    parser.add_argument("--duration", type=int, default=10, help="Seconds of load per endpoint.")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--no-wrk", action="store_true", help="Use Python threads even if wrk exists.")
+    parser.add_argument("--only", default="", help="Comma-separated substrings of endpoint names.")
+    args = parser.parse_args()
+    if not os.environ.get("DATABASE_URL"):
+        sys.exit("Set DATABASE_URL to the seeded PostgreSQL database (see bench/README.md).")
+
+    django_setup()
+    subjects = pick_subjects()
+    eps, notes = [], []
+    for ep in endpoints(subjects):
+        if args.only and ep.kind != "floor" and not any(s in ep.name for s in args.only.split(",")):
+            continue
+        if route_exists(ep.path):
+            eps.append(ep)
+        else:
+            notes.append(f"Skipped {ep.name}: no route {ep.path.split('?')[0]} yet.")
+    for note in notes:
+        print(note)
+    print(f"Data: {data_size()}")
+    print(
+        f"Subjects: program #{subjects['program'].pk} {subjects['program'].name} "
+        f"({subjects['program_measures']} measures), measure #{subjects['measure'].pk}, "
+        f"incident #{subjects['incident'].pk}"
+    )
+    print("Counting queries in-process …")
+    count_queries(eps, subjects["user"])
+    print("Rendering the steering pack in-process …")
+    pdf_times, pdf_pages, pdf_bytes = steering_pack(subjects["program"])
+    from django.db import connections
+
+    connections.close_all()
+
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    wrk = shutil.which("wrk") and not args.no_wrk
+    print(f"Starting gunicorn (2 workers) on {base}; load with {'wrk' if wrk else 'threads'} …")
+    server = start_gunicorn(port)
+    try:
+        pages, api, cookie, token = login(base)
+        clients = {"none": requests.Session(), "session": pages, "token": api}
+        headers = {"none": {}, "session": {"Cookie": cookie}, "token": {"Authorization": f"Token {token}"}}
+        for ep in eps:
+            print(f"  {ep.name} …", flush=True)
+            sequential(ep, clients[ep.auth], base, args.requests, args.warmup)
+            load = throughput_wrk if wrk else throughput_threads
+            load(ep, base, headers[ep.auth], args.duration, args.concurrency)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    floor = eps[0]
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    lines = [
+        f"# Benchmark {stamp}",
+        "",
+        f"- Machine: {machine()}",
+        f"- Data: {data_size()}",
+        f"- Server: gunicorn 2 sync workers, CONN_MAX_AGE={os.environ.get('CONN_MAX_AGE', '0')}, "
+        f"REDIS_URL {'set' if os.environ.get('REDIS_URL') else 'unset (local-memory cache)'}",
+        f"- Latency: {args.requests} sequential requests after {args.warmup} warm-up; "
+        f"req/s: concurrency {args.concurrency} for {args.duration} s ({'wrk' if wrk else 'Python threads'}); "
+        "queries: in-process test client, second call",
+        f"- User: {USER}; program #{subjects['program'].pk} ({subjects['program_measures']} measures), "
+        f"measure #{subjects['measure'].pk}, incident #{subjects['incident'].pk}",
+        "",
+        *table(eps, floor),
+        "",
+        f"Steering pack (program #{subjects['program'].pk}, in-process): {pdf_pages} pages, "
+        f"{pdf_bytes / 1024:.0f} KiB, render {min(pdf_times):.2f} s best / {max(pdf_times):.2f} s worst of 3 "
+        f"(target: 20 pages ≤ 2 s)",
+        *([""] + [f"- {n}" for n in notes] if notes else []),
+        *[f"- {ep.name}: {ep.note}" for ep in eps if ep.note],
+    ]
+    text = "\n".join(lines) + "\n"
+    print()
+    print(text)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"{stamp}.md").write_text(text)
+    print(f"Written to {RESULTS.relative_to(ROOT) / (stamp + '.md')}")
+
+
+if __name__ == "__main__":
+    main()
