@@ -12,6 +12,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -365,6 +366,8 @@ def main() -> None:
     if not os.environ.get("DATABASE_URL"):
         sys.exit("Set DATABASE_URL to the seeded PostgreSQL database (see bench/README.md).")
 
+    # A SIGTERM (e.g. `timeout`) must still stop gunicorn: turn it into SystemExit so `finally` runs.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit("Terminated."))
     django_setup()
     subjects = pick_subjects()
     eps, notes = [], []
@@ -383,10 +386,13 @@ def main() -> None:
         f"({subjects['program_measures']} measures), measure #{subjects['measure'].pk}, "
         f"incident #{subjects['incident'].pk}"
     )
-    print("Counting queries in-process …")
+    print("Counting queries in-process …", flush=True)
     count_queries(eps, subjects["user"])
-    print("Rendering the steering pack in-process …")
+    for ep in eps:
+        print(f"  {ep.name}: {ep.queries} queries {ep.note}", flush=True)
+    print("Rendering the steering pack in-process …", flush=True)
     pdf_times, pdf_pages, pdf_bytes = steering_pack(subjects["program"])
+    print(f"  {pdf_pages} pages, {min(pdf_times):.2f} s", flush=True)
     from django.db import connections
 
     connections.close_all()
@@ -405,6 +411,7 @@ def main() -> None:
             sequential(ep, clients[ep.auth], base, args.requests, args.warmup)
             load = throughput_wrk if wrk else throughput_threads
             load(ep, base, headers[ep.auth], args.duration, args.concurrency)
+            print(f"    median {ep.median:.1f} ms, p95 {ep.p95:.1f} ms, {ep.rps or 0:.1f} req/s", flush=True)
     finally:
         server.terminate()
         server.wait(timeout=30)
