@@ -216,14 +216,14 @@ def start_gunicorn(port: int) -> subprocess.Popen:
         "-w", "2", "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--timeout", "120",
     ]  # fmt: skip
     proc = subprocess.Popen(command, cwd=ROOT, env=env)
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             sys.exit("gunicorn exited during start-up.")
         try:
             if requests.get(f"http://127.0.0.1:{port}/healthz/", timeout=1).status_code == 200:
                 return proc
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or a worker still booting
             time.sleep(0.2)
     proc.terminate()
     sys.exit("gunicorn did not answer /healthz/ within 30 s.")
