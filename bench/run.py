@@ -256,16 +256,38 @@ def login(base: str) -> tuple[requests.Session, requests.Session, str, str]:
     return pages, api, cookie, token
 
 
-def sequential(ep: Endpoint, client: requests.Session, base: str, n: int, warmup: int) -> None:
+def sequential(
+    ep: Endpoint, client: requests.Session, base: str, n: int, warmup: int, budget: float = 90
+) -> None:
+    """Warm-up, then up to n timed requests; an endpoint that takes seconds per request stops
+    after `budget` seconds with at least 5 samples (noted in the report)."""
     url = base + ep.path
+    began = time.monotonic()
     for _ in range(warmup):
-        client.get(url, timeout=60)
+        client.get(url, timeout=600)
+        if time.monotonic() - began > budget / 3:
+            break
+    began = time.monotonic()
     for _ in range(n):
         start = time.perf_counter()
-        response = client.get(url, timeout=60)
+        response = client.get(url, timeout=600)
         ep.latencies.append(time.perf_counter() - start)
         if response.status_code != 200:
             ep.errors += 1
+        if len(ep.latencies) >= 5 and time.monotonic() - began > budget:
+            ep.note = f"only {len(ep.latencies)} sequential samples (over {budget:.0f} s)"
+            break
+
+
+def drain(base: str) -> None:
+    """Wait until the workers are idle again (requests of the load phase still queued)."""
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{base}/healthz/", timeout=1)
+            return
+        except requests.RequestException:
+            continue
 
 
 def throughput_wrk(ep: Endpoint, base: str, headers: dict, duration: int, concurrency: int) -> None:
@@ -408,9 +430,15 @@ def main() -> None:
         headers = {"none": {}, "session": {"Cookie": cookie}, "token": {"Authorization": f"Token {token}"}}
         for ep in eps:
             print(f"  {ep.name} …", flush=True)
-            sequential(ep, clients[ep.auth], base, args.requests, args.warmup)
-            load = throughput_wrk if wrk else throughput_threads
-            load(ep, base, headers[ep.auth], args.duration, args.concurrency)
+            try:
+                sequential(ep, clients[ep.auth], base, args.requests, args.warmup)
+                load = throughput_wrk if wrk else throughput_threads
+                load(ep, base, headers[ep.auth], args.duration, args.concurrency)
+            except (requests.RequestException, subprocess.CalledProcessError) as exc:
+                ep.note = f"failed: {exc}"
+            drain(base)
+            if not ep.latencies:
+                continue
             print(f"    median {ep.median:.1f} ms, p95 {ep.p95:.1f} ms, {ep.rps or 0:.1f} req/s", flush=True)
     finally:
         server.terminate()
