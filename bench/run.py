@@ -342,7 +342,7 @@ def table(eps: list[Endpoint], floor: Endpoint) -> list[str]:
         if ep.errors:
             ok += f" ({ep.errors} non-200)"
         target = "—" if ep.kind == "floor" else f"≤{limit[0]}× / ≤{limit[1]}×"
-        rps = f"{ep.rps:.0f}" if ep.rps is not None else "—"
+        rps = "—" if ep.rps is None else (f"{ep.rps:.0f}" if ep.rps >= 10 else f"{ep.rps:.1f}")
         rows.append(
             f"| {ep.name} | {ep.median:.1f} | {ep.p95:.1f} | {rps} | {ep.queries if ep.queries is not None else '—'} "
             f"| {m_ratio:.1f} | {p_ratio:.1f} | {target} | {ok} |"
