@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from config.errors import Conflict, InvalidInput, PermissionRefused, SeparationOfDutiesViolation
+from config.errors import Conflict, InvalidInput, NotFound, PermissionRefused, SeparationOfDutiesViolation
 from measures import selectors, services
 from measures.choices import ScopeRole, Series, Stage
 from measures.models import AuditEntry, EffectValue, PlanVersion
@@ -239,7 +239,7 @@ def test_rebaseline_is_decided_by_a_controller_of_the_scope_only(cast, ready_mea
     with pytest.raises(SeparationOfDutiesViolation):
         services.rebaseline_request_approve(request=request, by=cast["pm"])
     outside = make_user("far-controller", roles=[(tree.other_program, ScopeRole.CONTROLLER)])
-    with pytest.raises(Exception):  # noqa: B017 - NotFound: the measure is outside their scopes
+    with pytest.raises(NotFound):  # the measure is outside their scopes
         services.rebaseline_request_approve(request=request, by=outside)
     with pytest.raises(InvalidInput):
         services.rebaseline_request_reject(request=request, by=cast["controller"], comment="")
@@ -297,7 +297,7 @@ def test_only_a_controller_of_the_scope_validates(cast, ready_measure, make_user
         with pytest.raises(PermissionRefused, match="controller"):
             services.actual_validate(value=value, by=cast[who])
     elsewhere = make_user("cloud-controller", roles=[(tree.other_program, ScopeRole.CONTROLLER)])
-    with pytest.raises(Exception):  # noqa: B017 - NotFound: outside their scopes
+    with pytest.raises(NotFound):  # outside their scopes
         services.actual_validate(value=value, by=elsewhere)
     assert EffectValue.objects.get(pk=value.pk).validation_state == "submitted"
 
