@@ -266,3 +266,21 @@ def test_pages_and_api_serve_while_redis_is_down_and_reports_wait_for_the_queue(
         )
     assert [(run.status, run.attempts, run.error) for run in runs] == [(RunStatus.DONE, 1, "")] * 2
     assert len(_stored_pdfs(media)) == 2
+
+
+def test_the_cache_answers_misses_and_drops_writes_while_redis_is_down():
+    from config.cache import FailSoftRedisCache
+
+    cache = FailSoftRedisCache(
+        f"redis://127.0.0.1:{free_port()}/0", {"OPTIONS": {"socket_connect_timeout": 1}}
+    )
+    assert cache.get("key", "default") == "default"
+    assert cache.get_or_set("key", 5) == 5
+    assert (cache.add("key", 1), cache.touch("key"), cache.delete("key"), cache.has_key("key")) == (
+        False,
+    ) * 4
+    assert cache.get_many(["a", "b"]) == {}
+    assert cache.set_many({"a": 1, "b": 2}) == ["a", "b"]
+    assert cache.set("key", 1) is None and cache.delete_many(["a"]) is None and cache.clear() is False
+    with pytest.raises(ValueError):
+        cache.incr("key")
