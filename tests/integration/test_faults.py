@@ -276,9 +276,7 @@ def test_the_cache_answers_misses_and_drops_writes_while_redis_is_down():
     )
     assert cache.get("key", "default") == "default"
     assert cache.get_or_set("key", 5) == 5
-    assert (cache.add("key", 1), cache.touch("key"), cache.delete("key"), cache.has_key("key")) == (
-        False,
-    ) * 4
+    assert not any([cache.add("key", 1), cache.touch("key"), cache.delete("key"), cache.has_key("key")])
     assert cache.get_many(["a", "b"]) == {}
     assert cache.set_many({"a": 1, "b": 2}) == ["a", "b"]
     assert cache.set("key", 1) is None and cache.delete_many(["a"]) is None and cache.clear() is False
