@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -27,9 +28,8 @@ from django.db.models import (
     Subquery,
     Sum,
     Value,
-    Window,
 )
-from django.db.models.functions import Cast, Coalesce, Lag, Now, TruncMonth
+from django.db.models.functions import Cast, Coalesce, Now, TruncMonth
 from django.utils import timezone
 
 from incidents import permissions
@@ -119,14 +119,9 @@ def with_figures(qs: QuerySet[Incident]) -> QuerySet[Incident]:
     (impact start → restored, or → now while unrestored) × the summed cost per minute of its
     services + response effort hours × the hourly rate."""
     money = DecimalField(max_digits=16, decimal_places=2)
-    downtime = Func(
-        Coalesce(F("restored_at"), Now()) - F("impact_started_at"),
-        template="EXTRACT(EPOCH FROM %(expressions)s) / 60.0",
-        output_field=FloatField(),
-    )
     return qs.annotate(
         **{name: minutes_between(a, b) for name, (a, b) in DURATIONS.items()},
-        downtime_minutes=downtime,
+        downtime_minutes=_downtime_minutes(),
         cost_per_minute_total=_cost_per_minute(),
     ).annotate(
         cost=Cast(F("downtime_minutes"), money) * F("cost_per_minute_total")
@@ -134,8 +129,7 @@ def with_figures(qs: QuerySet[Incident]) -> QuerySet[Incident]:
     )
 
 
-def duration_summary(qs: QuerySet[Incident]) -> dict[str, dict[str, float | int | None]]:
-    """Median, p90 and mean of each duration in minutes, one query."""
+def _duration_aggregates() -> dict[str, Any]:
     aggregates: dict[str, Any] = {}
     for name, (a, b) in DURATIONS.items():
         minutes = minutes_between(a, b)
@@ -143,11 +137,48 @@ def duration_summary(qs: QuerySet[Incident]) -> dict[str, dict[str, float | int 
         aggregates[f"{name}__p90"] = PercentileCont(minutes, 0.9)
         aggregates[f"{name}__mean"] = Avg(minutes)
         aggregates[f"{name}__count"] = Count("pk", filter=Q(**{f"{a}__isnull": False, f"{b}__isnull": False}))
-    row = qs.order_by().aggregate(**aggregates)
+    return aggregates
+
+
+def _durations_from(row: Mapping[str, Any]) -> dict[str, dict[str, float | int | None]]:
     return {
         name: {stat: _round(row[f"{name}__{stat}"]) for stat in ("median", "p90", "mean", "count")}
         for name in DURATIONS
     }
+
+
+def _downtime_minutes(prefix: str = "") -> Func:
+    """Downtime in minutes: impact start → restored, or → now while unrestored."""
+    return Func(
+        Coalesce(F(f"{prefix}restored_at"), Now()) - F(f"{prefix}impact_started_at"),
+        template="EXTRACT(EPOCH FROM %(expressions)s) / 60.0",
+        output_field=FloatField(),
+    )
+
+
+def _service_rows(qs: QuerySet[Incident]) -> QuerySet:
+    """The incident–service rows of the incidents of `qs`."""
+    return Incident.services.through.objects.filter(incident__in=qs.order_by().values("pk")).order_by()
+
+
+def _downtime_cost() -> Sum:
+    """Summed over incident–service rows, the downtime part of `with_figures`' cost: Σ per incident of
+    minutes × Σ of its services' cost per minute = Σ per (incident, service) of minutes × that
+    service's cost per minute — the same figure, without a subquery per incident."""
+    money = DecimalField(max_digits=16, decimal_places=2)
+    return Sum(
+        Cast(_downtime_minutes("incident__"), money) * F("service__cost_per_minute"), output_field=money
+    )
+
+
+def _effort_cost() -> Sum:
+    money = DecimalField(max_digits=16, decimal_places=2)
+    return Sum(F("response_effort_hours") * Value(hourly_rate(), output_field=money), output_field=money)
+
+
+def duration_summary(qs: QuerySet[Incident]) -> dict[str, dict[str, float | int | None]]:
+    """Median, p90 and mean of each duration in minutes, one query."""
+    return _durations_from(qs.order_by().aggregate(**_duration_aggregates()))
 
 
 def _round(value: Any) -> Any:
@@ -187,10 +218,10 @@ def incident_gaps(
 def cadence_adherence(qs: QuerySet[Incident], as_of: datetime | None = None) -> Adherence:
     """Share of gaps between consecutive updates within the severity's cadence, pooled over the
     declared incidents of `qs`: `incident_gaps` for every incident at once, in one query (the
-    points are de-duplicated by UNION and the gaps taken with LAG)."""
+    points are de-duplicated by UNION and each gap taken to the next point with LEAD)."""
     as_of = as_of or timezone.now()
     policy_map = policies()
-    ids_sql, ids_params = qs.filter(declared_at__isnull=False).values("pk").query.sql_with_params()
+    ids_sql, ids_params = qs.filter(declared_at__isnull=False).order_by().values("pk").query.sql_with_params()
     values = ", ".join(["(%s, make_interval(mins => %s))"] * len(policy_map))
     sql = _CADENCE_SQL.format(
         policies=values, ids=ids_sql, incident=Incident._meta.db_table, update=StatusUpdate._meta.db_table
@@ -220,16 +251,17 @@ pts AS (
     SELECT inc.id, u.sent_at FROM {update} u JOIN inc ON u.incident_id = inc.id
     WHERE u.state = %s AND u.sent_at > inc.d AND u.sent_at <= inc.e
 ),
-steps AS (SELECT id, t - LAG(t) OVER (PARTITION BY id ORDER BY t) AS g FROM pts),
-agg AS (
-    SELECT steps.id, count(g) AS n, count(g) FILTER (WHERE g <= inc.c) AS w
-    FROM steps JOIN inc ON inc.id = steps.id GROUP BY steps.id
-),
-last AS (SELECT id, max(t) AS t FROM pts GROUP BY id)
-SELECT inc.id,
-    agg.n + CASE WHEN inc.r IS NOT NULL OR inc.e - last.t > inc.c THEN 1 ELSE 0 END,
-    agg.w + CASE WHEN inc.r IS NOT NULL AND inc.e - last.t <= inc.c THEN 1 ELSE 0 END
-FROM inc JOIN agg ON agg.id = inc.id JOIN last ON last.id = inc.id
+-- each point's gap runs to the next point; the last one's to the end (restoration or `as_of`),
+-- which counts when restored, or when already late while unrestored
+steps AS (
+    SELECT pts.id, pts.t, LEAD(pts.t) OVER (PARTITION BY pts.id ORDER BY pts.t) AS nxt,
+        inc.r, inc.e, inc.c
+    FROM pts JOIN inc ON inc.id = pts.id
+)
+SELECT id,
+    count(*) FILTER (WHERE nxt IS NOT NULL OR r IS NOT NULL OR e - t > c),
+    count(*) FILTER (WHERE CASE WHEN nxt IS NOT NULL THEN nxt - t <= c ELSE r IS NOT NULL AND e - t <= c END)
+FROM steps GROUP BY id
 """
 
 
@@ -261,25 +293,35 @@ def incident_categories(ids: list[int]) -> dict[int, set[str]]:
 
 def service_repeat_pairs(qs: QuerySet[Incident]) -> set[tuple[int, int]]:
     """(service id, incident id) for each incident of `qs` that started within 90 days after an
-    earlier incident (not cancelled or not-major) on that same service. One pass: per service, LAG
-    gives each incident's predecessor. (Two incidents starting in the same second on one service
-    count as one event.)"""
-    through = Incident.services.through
-    rows = (
-        through.objects.exclude(incident__state__in=EXCLUDED_STATES)
-        .annotate(
-            started=F("incident__impact_started_at"),
-            previous=Window(
-                Lag("incident__impact_started_at"),
-                partition_by=[F("service_id")],
-                order_by=[F("incident__impact_started_at").asc(), F("incident_id").asc()],
-            ),
-        )
-        .filter(previous__lt=F("started"), previous__gte=F("started") - REPEAT_WINDOW)
-        .values_list("service_id", "incident_id")
+    earlier incident (not cancelled or not-major) on that same service. One query: per service, LAG
+    gives each incident's predecessor among all incidents on the services of `qs` (whole partitions);
+    only then are the rows narrowed to `qs`.
+    (Two incidents starting in the same second on one service count as one event.)"""
+    ids_sql, ids_params = qs.order_by().values("pk").query.sql_with_params()
+    sql = _REPEAT_SQL.format(
+        through=Incident.services.through._meta.db_table,
+        incident=Incident._meta.db_table,
+        excluded=", ".join(["%s"] * len(EXCLUDED_STATES)),
+        ids=ids_sql,
     )
-    wanted = set(qs.values_list("pk", flat=True))
-    return {(service, incident) for service, incident in rows if incident in wanted}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*EXCLUDED_STATES, *ids_params, REPEAT_WINDOW, *ids_params])
+        return {(service, incident) for service, incident in cursor.fetchall()}
+
+
+_REPEAT_SQL = """
+WITH s AS (
+    SELECT t.service_id, t.incident_id, i.impact_started_at AS started,
+        LAG(i.impact_started_at) OVER (
+            PARTITION BY t.service_id ORDER BY i.impact_started_at, t.incident_id
+        ) AS previous
+    FROM {through} t JOIN {incident} i ON i.id = t.incident_id
+    WHERE i.state NOT IN ({excluded})
+        AND t.service_id IN (SELECT service_id FROM {through} WHERE incident_id IN ({ids}))
+)
+SELECT service_id, incident_id FROM s
+WHERE previous < started AND previous >= started - %s AND incident_id IN ({ids})
+"""
 
 
 def service_repeat_ids(qs: QuerySet[Incident]) -> set[int]:
@@ -287,33 +329,68 @@ def service_repeat_ids(qs: QuerySet[Incident]) -> set[int]:
     return {incident for _, incident in service_repeat_pairs(qs)}
 
 
+def category_repeats(
+    ids: Iterable[int], categories: Mapping[int, Iterable[str]], starts: Mapping[int, datetime]
+) -> dict[int, set[str]]:
+    """Of `ids`, those whose impact started within 90 days after an earlier incident (of `starts`)
+    sharing a contributing-factor category, with the shared categories. Per category the earlier
+    start times are sorted once and searched by bisection, not compared pairwise."""
+    by_category: dict[str, list[datetime]] = defaultdict(list)
+    for pk, names in categories.items():
+        if pk in starts:
+            for name in set(names):
+                by_category[name].append(starts[pk])
+    for times in by_category.values():
+        times.sort()
+    result: dict[int, set[str]] = defaultdict(set)
+    for pk in ids:
+        if pk not in starts:
+            continue
+        started = starts[pk]
+        for name in set(categories.get(pk, ())):
+            times = by_category[name]
+            # an earlier start in [started - 90 days, started): strictly before, at most 90 days
+            i = bisect_left(times, started - REPEAT_WINDOW)
+            if i < len(times) and times[i] < started:
+                result[pk].add(f"category:{name}")
+    return dict(result)
+
+
 def repeat_incidents(
-    qs: QuerySet[Incident], categories: Mapping[int, Iterable[str]] | None = None
+    qs: QuerySet[Incident],
+    categories: Mapping[int, Iterable[str]] | None = None,
+    ids: list[int] | None = None,
 ) -> dict[int, set[str]]:
     """Incidents of `qs` that repeat an earlier one within 90 days, with why: "service" and/or
-    "category:<name>". `categories` (incident id → categories) defaults to the registered providers."""
+    "category:<name>". `categories` (incident id → categories) defaults to the registered providers;
+    `ids`, the primary keys of `qs`, when the caller has them already."""
     result: dict[int, set[str]] = defaultdict(set)
     for pk in service_repeat_ids(qs):
         result[pk].add("service")
-    ids = list(qs.values_list("pk", flat=True))
-    if categories is None:
-        categories = incident_categories(ids) if _category_providers else {}
-    if categories:
-        starts = dict(
-            Incident.objects.exclude(state__in=EXCLUDED_STATES)
-            .filter(pk__in=list(categories))
-            .values_list("pk", "impact_started_at")
-        )
-        for pk in ids:
-            mine = set(categories.get(pk, ()))
-            for other, started in starts.items():
-                if other == pk or pk not in starts:
-                    continue
-                gap = starts[pk] - started
-                shared = mine & set(categories.get(other, ()))
-                if shared and timedelta(0) < gap <= REPEAT_WINDOW:
-                    result[pk].update(f"category:{name}" for name in shared)
+    for pk, why in _category_repeat_reasons(qs, categories, ids).items():
+        result[pk].update(why)
     return dict(result)
+
+
+def _category_repeat_reasons(
+    qs: QuerySet[Incident],
+    categories: Mapping[int, Iterable[str]] | None = None,
+    ids: list[int] | None = None,
+) -> dict[int, set[str]]:
+    if categories is None and not _category_providers:
+        return {}
+    if ids is None:
+        ids = list(qs.order_by().values_list("pk", flat=True))
+    if categories is None:
+        categories = incident_categories(ids)
+    if not categories:
+        return {}
+    starts = dict(
+        Incident.objects.exclude(state__in=EXCLUDED_STATES)
+        .filter(pk__in=list(categories))
+        .values_list("pk", "impact_started_at")
+    )
+    return category_repeats(ids, categories, starts)
 
 
 # Putting it together ---------------------------------------------------------------------------------
@@ -321,22 +398,30 @@ def repeat_incidents(
 
 def incident_metrics(*, user: AbstractBaseUser, filters: MetricFilters = MetricFilters(),
                      as_of: datetime | None = None) -> dict[str, Any]:  # fmt: skip
-    """The aggregated figures of DESIGN §6 over the filtered incidents."""
+    """The aggregated figures of DESIGN §6 over the filtered incidents. The cost is `with_figures`'
+    cost summed (mean = total / count), taken as its effort part over the incidents plus its downtime
+    part over their incident–service rows."""
     if not permissions.can_read_incidents(user):
         return {}
     qs = metric_incidents(filters)
-    counts = qs.order_by().aggregate(total=Count("pk"), reopened=Count("pk", filter=Q(reopen_count__gt=0)))
-    costs = with_figures(qs).order_by().aggregate(total=Sum("cost"), mean=Avg("cost"))
+    row = qs.order_by().aggregate(
+        total=Count("pk"),
+        reopened=Count("pk", filter=Q(reopen_count__gt=0)),
+        effort_cost=_effort_cost(),
+        **_duration_aggregates(),
+    )
+    downtime_cost = _service_rows(qs).aggregate(total=_downtime_cost())["total"]
     adherence = cadence_adherence(qs, as_of)
-    repeats = repeat_incidents(qs)
-    references = dict(qs.filter(pk__in=list(repeats)).values_list("pk", "reference"))
-    total = counts["total"]
+    references = dict(qs.order_by().values_list("pk", "reference"))
+    repeats = repeat_incidents(qs, ids=list(references))
+    total = row["total"]
+    cost_total = None if not total else (row["effort_cost"] or Decimal(0)) + (downtime_cost or Decimal(0))
     return {
         "incident_count": total,
-        "durations_minutes": duration_summary(qs),
+        "durations_minutes": _durations_from(row),
         "cadence_adherence": {"gaps": adherence.gaps, "within": adherence.within, "share": adherence.share},
-        "reopened": counts["reopened"],
-        "reopen_rate": round(counts["reopened"] / total, 4) if total else None,
+        "reopened": row["reopened"],
+        "reopen_rate": round(row["reopened"] / total, 4) if total else None,
         "repeat_incidents": {
             "count": len(repeats),
             "rate": round(len(repeats) / total, 4) if total else None,
@@ -349,8 +434,8 @@ def incident_metrics(*, user: AbstractBaseUser, filters: MetricFilters = MetricF
             ),
         },
         "cost": {
-            "total": _money(costs["total"]),
-            "mean": _money(costs["mean"]),
+            "total": _money(cost_total),
+            "mean": _money(None if cost_total is None else cost_total / total),
             "currency": settings.VALUEGATE_CURRENCY,
             "hourly_rate": _money(hourly_rate()),
         },
@@ -363,11 +448,11 @@ def _money(value: Decimal | None) -> str | None:
 
 
 def metrics_by_month(qs: QuerySet[Incident]) -> list[dict[str, Any]]:
-    """Per month of `reported_at`: count, time to restore (median, p90, mean), cost, one query."""
+    """Per month of `reported_at`: count, time to restore (median, p90, mean), cost (as in
+    `incident_metrics`), two queries."""
     restore = minutes_between("impact_started_at", "restored_at")
     rows = (
-        with_figures(qs)
-        .order_by()
+        qs.order_by()
         .annotate(month=TruncMonth("reported_at"))
         .values("month")
         .annotate(
@@ -375,10 +460,17 @@ def metrics_by_month(qs: QuerySet[Incident]) -> list[dict[str, Any]]:
             restore_median=PercentileCont(restore, 0.5),
             restore_p90=PercentileCont(restore, 0.9),
             restore_mean=Avg(restore),
-            cost=Sum("cost"),
+            effort_cost=_effort_cost(),
             reopened=Count("pk", filter=Q(reopen_count__gt=0)),
         )
         .order_by("month")
+    )
+    downtime = dict(
+        _service_rows(qs)
+        .annotate(month=TruncMonth("incident__reported_at"))
+        .values("month")
+        .annotate(cost=_downtime_cost())
+        .values_list("month", "cost")
     )
     return [
         {
@@ -389,7 +481,7 @@ def metrics_by_month(qs: QuerySet[Incident]) -> list[dict[str, Any]]:
             "time_to_restore_median": _round(row["restore_median"]),
             "time_to_restore_p90": _round(row["restore_p90"]),
             "time_to_restore_mean": _round(row["restore_mean"]),
-            "cost": _money(row["cost"]),
+            "cost": _money((row["effort_cost"] or Decimal(0)) + (downtime.get(row["month"]) or Decimal(0))),
             "reopened": row["reopened"],
         }
         for row in rows
@@ -405,7 +497,7 @@ def incident_figures(incident: Incident, as_of: datetime | None = None) -> dict[
     )
     qs = Incident.objects.filter(pk=incident.pk)
     adherence = cadence_adherence(qs, as_of)
-    repeats = repeat_incidents(qs)
+    repeats = repeat_incidents(qs, ids=[incident.pk])
     return {
         "durations_minutes": {name: _round(row[name]) for name in DURATIONS},
         "downtime_minutes": _round(row["downtime_minutes"]),
@@ -424,37 +516,27 @@ def incident_breakdown(*, user: AbstractBaseUser, filters: MetricFilters = Metri
     if not permissions.can_read_incidents(user):
         return {"by_service": [], "repeat_by_category": []}
     qs = metric_incidents(filters)
-    repeats = repeat_incidents(qs)
     pairs = service_repeat_pairs(qs)
-    money = DecimalField(max_digits=16, decimal_places=2)
-    through = Incident.services.through
     rows = (
-        through.objects.filter(incident__in=qs.order_by().values("pk"))
-        .annotate(
-            minutes=Func(
-                Coalesce(F("incident__restored_at"), Now()) - F("incident__impact_started_at"),
-                template="EXTRACT(EPOCH FROM %(expressions)s) / 60.0",
-                output_field=FloatField(),
-            )
-        )
+        _service_rows(qs)
         .values("service_id", "service__name")
-        .annotate(
-            incidents=Count("incident_id", distinct=True),
-            cost=Sum(Cast(F("minutes"), money) * F("service__cost_per_minute"), output_field=money),
-        )
+        .annotate(incidents=Count("incident_id", distinct=True), cost=_downtime_cost())
         .order_by("-cost", "service__name")
     )
+    repeats_per_service: dict[int, int] = defaultdict(int)
+    for service, _ in pairs:
+        repeats_per_service[service] += 1
     by_service = [
         {
             "service": row["service__name"],
             "incidents": row["incidents"],
-            "repeats": sum(1 for service, _ in pairs if service == row["service_id"]),
+            "repeats": repeats_per_service[row["service_id"]],
             "cost": _money(row["cost"]),
         }
         for row in rows
     ]
     per_category: dict[str, int] = defaultdict(int)
-    for why in repeats.values():
+    for why in _category_repeat_reasons(qs).values():
         for reason in why:
             if reason.startswith("category:"):
                 per_category[reason.removeprefix("category:")] += 1
