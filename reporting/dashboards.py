@@ -90,7 +90,7 @@ def value_section(*, user: AbstractBaseUser, scope: Scope | None = None) -> Valu
         figures=figures,
         by_doi=by_doi,
         matrix=figure_selectors.status_matrix(user=user, scope=scope),
-        red=figure_selectors.red_measures(user=user, scope=scope)[:25],
+        red=figure_selectors.red_measures(user=user, scope=scope, limit=25),
         leakage=figure_selectors.leakage_measures(user=user, scope=scope),
         doi_chart=doi_chart,
         value_chart=value_chart,

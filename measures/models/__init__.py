@@ -1,6 +1,7 @@
 from measures.models.around import Comment, Dependency, Document, Milestone, Risk
 from measures.models.audit import AuditEntry
 from measures.models.effects import EffectLine
+from measures.models.figures import FigureBasis, FigureDirty, FigureRow
 from measures.models.gates import GateApproval, GateRequest
 from measures.models.measure import GATE_TRANSITIONS, Measure
 from measures.models.notifications import Notification
@@ -15,6 +16,9 @@ __all__ = [
     "Document",
     "EffectLine",
     "EffectValue",
+    "FigureBasis",
+    "FigureDirty",
+    "FigureRow",
     "GateApproval",
     "GateRequest",
     "Measure",

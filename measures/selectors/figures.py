@@ -26,13 +26,24 @@ from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import QuerySet, Sum
+from django.db import connection, transaction
+from django.db.models import Case, Count, F, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from measures import permissions
 from measures.choices import DOI_NAMES, Nature, Recurrence, Series, Stage, ValidationState
-from measures.models import EffectLine, EffectValue, Measure, Milestone, Scope
+from measures.models import (
+    EffectLine,
+    EffectValue,
+    FigureBasis,
+    FigureDirty,
+    FigureRow,
+    Measure,
+    Milestone,
+    Scope,
+)
+from measures.models.figures import MONEY_FIGURES
 
 ZERO = Decimal("0")
 LIGHT_NAMES = ["grey", "green", "amber", "red"]
@@ -531,8 +542,9 @@ def _measures(queryset: QuerySet[Measure], today: date) -> list[Measure]:
     return list(with_implementation_status(queryset.select_related("package"), today).order_by("code"))
 
 
-def figures_for(queryset: QuerySet[Measure], *, today: date | None = None) -> list[MeasureFigures]:
-    """Figures of every measure in `queryset`, in a constant number of queries (four)."""
+def compute_figures(queryset: QuerySet[Measure], *, today: date | None = None) -> list[MeasureFigures]:
+    """Figures of every measure in `queryset` computed from the effect values, in a constant number
+    of queries (four). `figures_for` reads the maintained rows instead; this is what fills them."""
     today = today or timezone.localdate()
     measures = _measures(queryset, today)
     if not measures:
@@ -553,6 +565,179 @@ def figures_for(queryset: QuerySet[Measure], *, today: date | None = None) -> li
         )
         for m in measures
     ]
+
+
+# --- The maintained rows (ADR 0013) -----------------------------------------------------------------
+
+
+def _basis(today: date) -> str:
+    """What every stored row depends on besides the measure's own data: the day and the settings."""
+    return "|".join(
+        str(part)
+        for part in (
+            today.isoformat(),
+            settings.VALUEGATE_FISCAL_YEAR_START,
+            settings.VALUEGATE_PIPELINE_WEIGHTS,
+            settings.VALUEGATE_POTENTIAL_TOLERANCE_PERCENT,
+            settings.VALUEGATE_LEAKAGE_PERCENT,
+            settings.VALUEGATE_MILESTONE_RED_DAYS,
+        )
+    )
+
+
+def _may_write() -> bool:
+    """Rows are written only outside a transaction of the caller's: a service that reads figures
+    inside its own transaction must not hold locks on other measures' rows (two such services
+    would deadlock). Test-case transactions do not count."""
+    return not any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+def _row_of(figures: MeasureFigures) -> FigureRow:
+    money = {
+        f"{name}_{kind}": getattr(getattr(figures, name), kind)
+        for name in MONEY_FIGURES
+        for kind in ("recurring", "one_time")
+    }
+    lights = {
+        f"{light}_{part}": getattr(getattr(figures, light), attribute)
+        for light in ("implementation", "potential")
+        for part, attribute in (
+            ("computed", "computed"),
+            ("reason", "reason"),
+            ("override", "override"),
+            ("override_comment", "override_comment"),
+            ("status", "status"),
+        )
+    }
+    return FigureRow(
+        measure_id=figures.measure_id,
+        doi=figures.doi,
+        stage=figures.stage,
+        run_rate=figures.run_rate,
+        planned_run_rate=figures.planned_run_rate,
+        exit_run_rate=figures.exit_run_rate,
+        validated_run_rate=figures.validated_run_rate,
+        closed_run_rate=figures.closed_run_rate,
+        leakage=figures.leakage,
+        leakage_reason=figures.leakage_reason,
+        **money,
+        **lights,
+    )
+
+
+def _figures_of(row: FigureRow, year: FiscalYear) -> MeasureFigures:
+    def light(name: str) -> Light:
+        return Light(
+            getattr(row, f"{name}_computed"),
+            getattr(row, f"{name}_reason"),
+            getattr(row, f"{name}_override"),
+            getattr(row, f"{name}_override_comment"),
+        )
+
+    return MeasureFigures(
+        measure_id=row.measure_id,
+        code=row.measure_code,
+        title=row.measure_title,
+        doi=row.doi,
+        stage=row.stage,
+        fiscal_year=year,
+        run_rate=row.run_rate,
+        planned_run_rate=row.planned_run_rate,
+        exit_run_rate=row.exit_run_rate,
+        validated_run_rate=row.validated_run_rate,
+        closed_run_rate=row.closed_run_rate,
+        implementation=light("implementation"),
+        potential=light("potential"),
+        leakage=row.leakage,
+        leakage_reason=row.leakage_reason,
+        **{
+            name: Money(getattr(row, f"{name}_recurring"), getattr(row, f"{name}_one_time"))
+            for name in MONEY_FIGURES
+        },
+    )
+
+
+_UPDATED = [
+    field.name for field in FigureRow._meta.concrete_fields if field.name not in ("measure", "computed_at")
+] + ["computed_at"]
+
+
+def _store(figures: list[MeasureFigures]) -> None:
+    rows = sorted((_row_of(f) for f in figures), key=lambda row: row.measure_id)  # one lock order
+    FigureRow.objects.bulk_create(
+        rows, batch_size=2000, update_conflicts=True, unique_fields=["measure"], update_fields=_UPDATED
+    )
+
+
+@dataclass(frozen=True)
+class _Staleness:
+    everything: bool  # the day or a setting changed since the rows were computed
+    measure_ids: frozenset[int]  # measures changed since their row was computed
+
+    @property
+    def fresh(self) -> bool:
+        return not self.everything and not self.measure_ids
+
+
+def refresh_figures(*, today: date | None = None) -> _Staleness:
+    """Recompute the stored rows of the measures that changed (all of them on a new day or after
+    a settings change), when this connection may write them; returns what is still stale."""
+    today = timezone.localdate() if today is None else today
+    basis = _basis(today)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT basis FROM measures_figurebasis WHERE id = 1), "
+            "ARRAY(SELECT id FROM measures_figuredirty), "
+            "ARRAY(SELECT DISTINCT measure_id FROM measures_figuredirty)"
+        )
+        stored_basis, dirty_ids, measure_ids = cursor.fetchone()
+    if stored_basis == basis and not dirty_ids:
+        return _Staleness(False, frozenset())
+    if not _may_write():
+        return _Staleness(stored_basis != basis, frozenset(measure_ids))
+    with transaction.atomic():
+        if stored_basis != basis:
+            # One rebuild at a time; whoever waited for the lock finds it done.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(hashtext('valuegate.figures.rebuild'))")
+            if not FigureBasis.objects.filter(pk=1, basis=basis).exists():
+                dirty_ids = list(FigureDirty.objects.values_list("id", flat=True))
+                _store(compute_figures(Measure.objects.all(), today=today))
+                FigureBasis.objects.update_or_create(pk=1, defaults={"basis": basis})
+                FigureDirty.objects.filter(id__in=dirty_ids).delete()
+                return _Staleness(False, frozenset())
+        _store(compute_figures(Measure.objects.filter(pk__in=measure_ids), today=today))
+        FigureDirty.objects.filter(id__in=dirty_ids).delete()
+    return _Staleness(False, frozenset())
+
+
+def _stored(queryset: QuerySet[Measure]) -> QuerySet[FigureRow]:
+    return (
+        FigureRow.objects.filter(measure__in=queryset.values("pk"))
+        .annotate(measure_code=F("measure__code"), measure_title=F("measure__title"))
+        .order_by("measure_code")
+    )
+
+
+def _historical(today: date | None) -> bool:
+    return today is not None and today != timezone.localdate()
+
+
+def figures_for(queryset: QuerySet[Measure], *, today: date | None = None) -> list[MeasureFigures]:
+    """Figures of every measure in `queryset`, ordered by code: read from the maintained rows
+    (recomputed first where a measure changed), computed afresh for another day than today."""
+    if _historical(today):
+        return compute_figures(queryset, today=today)
+    today = timezone.localdate()
+    stale = refresh_figures(today=today)
+    if stale.everything:
+        return compute_figures(queryset, today=today)
+    year = fiscal_year(today)
+    rows = [_figures_of(row, year) for row in _stored(queryset.exclude(pk__in=stale.measure_ids))]
+    if stale.measure_ids:
+        rows += compute_figures(queryset.filter(pk__in=stale.measure_ids), today=today)
+        rows.sort(key=lambda row: row.code)
+    return rows
 
 
 def measure_figures(*, measure: Measure, today: date | None = None) -> MeasureFigures:
@@ -588,24 +773,7 @@ def _rollup(scope_id: int | None, rows: list[MeasureFigures], today: date) -> Sc
     by_doi = dict.fromkeys(range(6), 0)
     for row in money_rows:
         by_doi[row.doi] += 1
-    totals = {
-        name: _total(money_rows, name)
-        for name in (
-            "target",
-            "plan",
-            "forecast",
-            "actual",
-            "estimate",
-            "in_year",
-            "plan_in_year",
-            "cost_to_achieve",
-            "net",
-            "gap",
-            "committed",
-            "pipeline",
-            "value_at_risk",
-        )
-    }
+    totals = {name: _total(money_rows, name) for name in MONEY_FIGURES}
     return ScopeFigures(
         scope_id=scope_id,
         fiscal_year=fiscal_year(today),
@@ -621,27 +789,121 @@ def _rollup(scope_id: int | None, rows: list[MeasureFigures], today: date) -> Sc
     )
 
 
+# Roll-ups read the stored rows with SQL aggregates; `_rollup` and the list comprehensions over
+# `compute_figures` do the same from scratch (another day than today, or rows still stale inside a
+# caller's transaction) — and prove in the tests that both agree.
+
+_LIVE = ~Q(stage=Stage.CANCELLED)
+_RED = Q(implementation_status="red") | Q(potential_status="red")
+
+
+def _stored_rows(user, scope: Scope | None, today: date | None) -> QuerySet[FigureRow] | None:
+    """The fresh stored rows of what `user` sees at or below `scope`, or None when they cannot be
+    used (another day, or rows still stale)."""
+    if _historical(today) or not refresh_figures().fresh:
+        return None
+    return FigureRow.objects.filter(measure__in=_scope_measures(user, scope).values("pk"))
+
+
+def _money_sums(names: Iterable[str], condition: Q | None = None) -> dict[str, Coalesce]:
+    return {
+        f"{name}_{kind}": Coalesce(Sum(f"{name}_{kind}", filter=condition), ZERO)
+        for name in names
+        for kind in ("recurring", "one_time")
+    }
+
+
+def _money_of(values: dict, name: str) -> Money:
+    return Money(values[f"{name}_recurring"], values[f"{name}_one_time"])
+
+
+def _stored_rollup(scope_id: int | None, rows: QuerySet[FigureRow], today: date | None) -> ScopeFigures:
+    values = rows.aggregate(
+        measure_count=Count("pk"),
+        on_hold=Count("pk", filter=Q(stage=Stage.ON_HOLD)),
+        cancelled=Count("pk", filter=Q(stage=Stage.CANCELLED)),
+        run_rate=Coalesce(Sum("run_rate", filter=_LIVE), ZERO),
+        planned_run_rate=Coalesce(Sum("planned_run_rate", filter=_LIVE), ZERO),
+        red_count=Count("pk", filter=_LIVE & _RED),
+        leakage_count=Count("pk", filter=_LIVE & Q(leakage=True)),
+        **{f"doi_{doi}": Count("pk", filter=_LIVE & Q(doi=doi)) for doi in range(6)},
+        **_money_sums(MONEY_FIGURES, _LIVE),
+    )
+    return ScopeFigures(
+        scope_id=scope_id,
+        fiscal_year=fiscal_year(today),
+        measure_count=values["measure_count"],
+        count_by_doi={doi: values[f"doi_{doi}"] for doi in range(6)},
+        on_hold=values["on_hold"],
+        cancelled=values["cancelled"],
+        run_rate=values["run_rate"],
+        planned_run_rate=values["planned_run_rate"],
+        red_count=values["red_count"],
+        leakage_count=values["leakage_count"],
+        **{name: _money_of(values, name) for name in MONEY_FIGURES},
+    )
+
+
 def scope_figures(*, scope: Scope, user, today: date | None = None) -> ScopeFigures:
     """Roll-up of every measure `user` may see at or below `scope`: target, plan, forecast,
     validated actual, estimate, in-year, run rate, committed, pipeline, value at risk, gap, net and
     the measure counts by DoI. Query count is constant in the number of measures."""
-    today = today or timezone.localdate()
-    return _rollup(scope.pk, figures_for(_scope_measures(user, scope), today=today), today)
+    rows = _stored_rows(user, scope, today)
+    if rows is not None:
+        return _stored_rollup(scope.pk, rows, today)
+    return _rollup(scope.pk, compute_figures(_scope_measures(user, scope), today=today), _day(today))
 
 
 def portfolio_figures(*, user, today: date | None = None) -> ScopeFigures:
     """The same roll-up over everything `user` may see."""
-    today = today or timezone.localdate()
-    return _rollup(None, figures_for(_scope_measures(user, None), today=today), today)
+    rows = _stored_rows(user, None, today)
+    if rows is not None:
+        return _stored_rollup(None, rows, today)
+    return _rollup(None, compute_figures(_scope_measures(user, None), today=today), _day(today))
+
+
+def _day(today: date | None) -> date:
+    return today or timezone.localdate()
+
+
+def _live(figures: list[MeasureFigures]) -> list[MeasureFigures]:
+    return [row for row in figures if row.stage != Stage.CANCELLED]
 
 
 def value_by_doi(*, user, scope: Scope | None = None, today: date | None = None) -> list[DoiValue]:
     """Plan, forecast and validated actual per DoI 0–5 (recurring and one-time apart); measures on
     hold count at the DoI they left, cancelled ones not at all."""
-    rows = [r for r in figures_for(_scope_measures(user, scope), today=today) if r.stage != Stage.CANCELLED]
+    rows = _stored_rows(user, scope, today)
+    if rows is not None:
+        return _stored_by_doi(rows)
+    return _computed_by_doi(compute_figures(_scope_measures(user, scope), today=today))
+
+
+def _stored_by_doi(rows: QuerySet[FigureRow]) -> list[DoiValue]:
+    sums = _money_sums(["plan", "forecast", "actual"])
+    empty = {"count": 0, **dict.fromkeys(sums, ZERO)}
+    grouped = {
+        values["doi"]: values
+        for values in rows.filter(_LIVE).values("doi").annotate(count=Count("pk"), **sums).order_by()
+    }
+    return [
+        DoiValue(
+            doi=doi,
+            name=name,
+            count=grouped.get(doi, empty)["count"],
+            plan=_money_of(grouped.get(doi, empty), "plan"),
+            forecast=_money_of(grouped.get(doi, empty), "forecast"),
+            actual=_money_of(grouped.get(doi, empty), "actual"),
+        )
+        for doi, name in enumerate(DOI_NAMES)
+    ]
+
+
+def _computed_by_doi(figures: list[MeasureFigures]) -> list[DoiValue]:
+    live = _live(figures)
     result = []
     for doi, name in enumerate(DOI_NAMES):
-        at = [row for row in rows if row.doi == doi]
+        at = [row for row in live if row.doi == doi]
         result.append(
             DoiValue(
                 doi=doi,
@@ -658,13 +920,40 @@ def value_by_doi(*, user, scope: Scope | None = None, today: date | None = None)
 def status_matrix(*, user, scope: Scope | None = None, today: date | None = None) -> StatusMatrix:
     """Implementation light × potential light: how many measures and how much plan and estimate sit
     in each combination (shown colours, i.e. overrides applied; cancelled measures left out)."""
-    rows = [r for r in figures_for(_scope_measures(user, scope), today=today) if r.stage != Stage.CANCELLED]
+    rows = _stored_rows(user, scope, today)
+    if rows is not None:
+        return _stored_matrix(rows)
+    return _computed_matrix(compute_figures(_scope_measures(user, scope), today=today))
+
+
+def _stored_matrix(rows: QuerySet[FigureRow]) -> StatusMatrix:
+    grouped = {
+        (values["implementation_status"], values["potential_status"]): values
+        for values in rows.filter(_LIVE)
+        .values("implementation_status", "potential_status")
+        .annotate(count=Count("pk"), **_money_sums(["plan", "estimate"]))
+        .order_by()
+    }
+    cells = []
+    for implementation in LIGHT_NAMES:
+        for potential in LIGHT_NAMES:
+            values = grouped.get((implementation, potential))
+            if values is None:
+                cells.append(StatusCell(implementation, potential, 0, Money(), Money()))
+                continue
+            plan, estimate = _money_of(values, "plan"), _money_of(values, "estimate")
+            cells.append(StatusCell(implementation, potential, values["count"], plan, estimate))
+    return StatusMatrix(cells=cells)
+
+
+def _computed_matrix(figures: list[MeasureFigures]) -> StatusMatrix:
+    live = _live(figures)
     cells = []
     for implementation in LIGHT_NAMES:
         for potential in LIGHT_NAMES:
             at = [
                 row
-                for row in rows
+                for row in live
                 if row.implementation.status == implementation and row.potential.status == potential
             ]
             cells.append(
@@ -673,23 +962,46 @@ def status_matrix(*, user, scope: Scope | None = None, today: date | None = None
     return StatusMatrix(cells=cells)
 
 
-def red_measures(*, user, scope: Scope | None = None, today: date | None = None) -> list[MeasureFigures]:
-    """Measures with a red light (either one, overrides applied), potential-red first."""
-    rows = [
-        row
-        for row in figures_for(_scope_measures(user, scope), today=today)
-        if row.stage != Stage.CANCELLED and "red" in (row.implementation.status, row.potential.status)
-    ]
-    return sorted(rows, key=lambda row: (row.potential.status != "red", row.code))
+def _red_first(row: MeasureFigures) -> tuple[bool, str]:
+    return (row.potential.status != "red", row.code)
+
+
+def red_measures(
+    *, user, scope: Scope | None = None, today: date | None = None, limit: int | None = None
+) -> list[MeasureFigures]:
+    """Measures with a red light (either one, overrides applied), potential-red first; the first
+    `limit` of them when given."""
+    rows = _stored_rows(user, scope, today)
+    if rows is not None:
+        return _stored_red(rows, limit)
+    return _computed_red(compute_figures(_scope_measures(user, scope), today=today), limit)
+
+
+def _stored_red(rows: QuerySet[FigureRow], limit: int | None) -> list[MeasureFigures]:
+    chosen = (
+        rows.filter(_LIVE & _RED)
+        .annotate(
+            potential_red=Case(When(potential_status="red", then=Value(0)), default=Value(1)),
+            code=F("measure__code"),
+        )
+        .order_by("potential_red", "code")
+        .values_list("measure_id", flat=True)
+    )
+    ids = list(chosen[:limit] if limit is not None else chosen)
+    return sorted(figures_for(Measure.objects.filter(pk__in=ids)), key=_red_first)
+
+
+def _computed_red(figures: list[MeasureFigures], limit: int | None) -> list[MeasureFigures]:
+    red = [row for row in _live(figures) if "red" in (row.implementation.status, row.potential.status)]
+    return sorted(red, key=_red_first)[:limit]
 
 
 def leakage_measures(*, user, scope: Scope | None = None, today: date | None = None) -> list[MeasureFigures]:
     """Closed measures whose validated run rate fell more than the leakage % below their closing run rate."""
-    return [
-        row
-        for row in figures_for(_scope_measures(user, scope).filter(stage=Stage.CLOSED), today=today)
-        if row.leakage
-    ]
+    closed = _scope_measures(user, scope).filter(stage=Stage.CLOSED)
+    if _stored_rows(user, scope, today) is not None:
+        return figures_for(closed.filter(figure_row__leakage=True))
+    return [row for row in compute_figures(closed, today=today) if row.leakage]
 
 
 def actuals_awaiting_validation(*, user) -> QuerySet[EffectValue]:
