@@ -88,7 +88,12 @@ else:
 
     DATABASES = {"default": env.db_url_config(embedded_database_url(BASE_DIR))}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# Persistent connections: seconds a worker keeps its connection (0 = one per request), checked before
+# reuse. CONN_MAX_AGE is the earlier name, still honoured.
+DATABASES["default"].setdefault(
+    "CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=env.int("CONN_MAX_AGE", default=60))
+)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: broker and cache; without it Celery runs eagerly in-process (ADR 0002) ----------------
