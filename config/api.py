@@ -87,3 +87,48 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         code = exc.get_codes() if not isinstance(detail, dict | list) else exc.default_code
         response.data = {"detail": str(detail), "code": code}
     return response
+
+
+# --- The schema tells clients about these errors too (DESIGN §9; found by schemathesis) ---------
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "detail": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {},
+        "unmet_criteria": {"type": "array", "items": {"type": "object"}},
+    },
+    "required": ["detail"],
+}
+ERRORS_EVERYWHERE = {
+    "400": "Invalid input (field errors in `errors`).",
+    "401": "Not authenticated.",
+    "403": "Permission or four-eyes refusal, with the reason.",
+    "404": "Unknown object, or one you may not see.",
+    "405": "Method not allowed.",
+    "406": "Not acceptable.",
+    "429": "Too many requests.",
+}
+ERRORS_ON_WRITES = {
+    "409": "Not allowed from the current state, or a stale `version`.",
+    "413": "Request body too large.",
+    "415": "Unsupported media type.",
+    "422": "Criteria not met (listed in `unmet_criteria`).",
+}
+
+
+def add_error_responses(result: dict[str, Any], generator, request, public) -> dict[str, Any]:
+    """drf-spectacular postprocessing hook: every operation documents the error shape of
+    `exception_handler`, so clients (and schemathesis) know a 400/403/404/409/422 is expected."""
+    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            errors = dict(ERRORS_EVERYWHERE)
+            if method in ("post", "put", "patch", "delete"):
+                errors |= ERRORS_ON_WRITES
+            responses = operation.setdefault("responses", {})
+            for status_code, description in errors.items():
+                responses.setdefault(status_code, {"description": description, "content": error})
+    return result

@@ -295,6 +295,8 @@ class VendorEscalationRespondedSerializer(serializers.Serializer):
 
 class RecoveryValidationSerializer(serializers.ModelSerializer):
     unmet = serializers.SerializerMethodField()
+    # null until the first save: GET on an incident nobody validated yet returns the blank form
+    updated_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = RecoveryValidation

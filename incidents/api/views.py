@@ -74,7 +74,7 @@ class CriterionViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.
         request=s.DeclarationCriteriaInputSerializer,
         responses={200: s.DeclarationCriterionResultSerializer(many=True)},
     )
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], pagination_class=None)  # a plain list, not a page
     def evaluate(self, request):
         """Which criteria the facts known so far meet (used while logging)."""
         data = s.DeclarationCriteriaInputSerializer(data=request.data)

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from measures import permissions, selectors
-from measures.choices import LIGHTS, ScopeKind, ScopeRole
+from measures.choices import LIGHTS, ScopeKind, ScopeRole, Stage
 from measures.models import (
     AuditEntry,
     Comment,
@@ -145,6 +145,11 @@ class MeasureSerializer(serializers.ModelSerializer):
     doi = serializers.IntegerField(read_only=True, min_value=0, max_value=5)
     implementation_status = serializers.SerializerMethodField()
     potential_status = serializers.SerializerMethodField()
+    # Blank unless set: DRF drops allow_blank on read-only model fields, so the schema said they
+    # never are (found by schemathesis).
+    stage_before_hold = serializers.ChoiceField(choices=Stage.choices, allow_blank=True, read_only=True)
+    implementation_override = serializers.ChoiceField(choices=LIGHTS, allow_blank=True, read_only=True)
+    potential_override = serializers.ChoiceField(choices=LIGHTS, allow_blank=True, read_only=True)
 
     class Meta:
         model = Measure

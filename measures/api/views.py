@@ -46,8 +46,13 @@ from measures.api.serializers import (
 )
 from measures.filters import DependencyFilter, GateRequestFilter, MeasureFilter, MembershipFilter, ScopeFilter
 from measures.models import Comment, Dependency, Document, EffectLine, Measure, Membership, Milestone, Risk
+from measures.services.around import ALLOWED_TYPES
 
 User = get_user_model()
+
+
+# A download is sent with the type its content was checked against on upload, not octet-stream.
+DOCUMENT_DOWNLOAD = {(200, media): OpenApiTypes.BINARY for media in sorted(set(ALLOWED_TYPES.values()))}
 
 
 class IsAdmin(IsAuthenticated):
@@ -485,7 +490,7 @@ class DocumentViewSet(
     def perform_destroy(self, instance):
         services.document_delete(document=instance, by=self.request.user)
 
-    @extend_schema(request=None, responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
+    @extend_schema(request=None, responses=DOCUMENT_DOWNLOAD)
     @action(detail=True, methods=["get"])
     def download(self, request, pk=None):
         return document_response(self.get_object())
