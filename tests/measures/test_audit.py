@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pgtrigger
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
@@ -55,3 +60,39 @@ def test_verify_audit_notices_a_removed_row(chain):
         cursor.execute("ALTER TABLE measures_auditentry ENABLE TRIGGER USER")
     with pytest.raises(CommandError, match=f"row {chain[2].pk} .*link"):
         call_command("verify_audit")
+
+
+def test_verify_audit_notices_two_rows_swapped(chain):
+    first, second = chain[1], chain[2]
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER TABLE measures_auditentry DISABLE TRIGGER USER")
+        cursor.execute("UPDATE measures_auditentry SET id = -1 WHERE id = %s", [first.pk])
+        cursor.execute("UPDATE measures_auditentry SET id = %s WHERE id = %s", [first.pk, second.pk])
+        cursor.execute("UPDATE measures_auditentry SET id = %s WHERE id = -1", [second.pk])
+        cursor.execute("ALTER TABLE measures_auditentry ENABLE TRIGGER USER")
+    with pytest.raises(CommandError, match=f"row {first.pk} .*link"):
+        call_command("verify_audit")
+
+
+def _verify_audit_process() -> subprocess.CompletedProcess:
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    return subprocess.run(
+        [sys.executable, "manage.py", "verify_audit"],
+        cwd=settings.BASE_DIR,
+        env=os.environ | {"DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_command_exits_non_zero_naming_the_row(transactional_db, chain):
+    """What an operator or a cron job sees: exit 0 on an intact log, 1 and the row on a tampered one."""
+    assert _verify_audit_process().returncode == 0
+    target = chain[-1]
+    with pgtrigger.ignore("measures.AuditEntry:append_only"), connection.cursor() as cursor:
+        cursor.execute("UPDATE measures_auditentry SET after = '{}' WHERE id = %s", [target.pk])
+    tampered = _verify_audit_process()
+    assert tampered.returncode == 1
+    assert f"row {target.pk}" in tampered.stderr and "altered" in tampered.stderr

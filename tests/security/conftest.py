@@ -1,3 +1,4 @@
-"""Fixtures borrowed from the measures tests."""
+"""Fixtures borrowed from the measures and reviews tests."""
 
 from tests.measures.conftest import new_measure, ready_measure  # noqa: F401 - fixtures
+from tests.reviews.conftest import action, catalog, mim, restored, review, service_owner  # noqa: F401 - fixtures
