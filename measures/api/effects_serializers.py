@@ -120,23 +120,6 @@ class FiscalYearSerializer(serializers.Serializer):
     label = serializers.CharField()
 
 
-_MONEY_FIGURES = [
-    "target",
-    "plan",
-    "forecast",
-    "actual",
-    "estimate",
-    "in_year",
-    "plan_in_year",
-    "cost_to_achieve",
-    "net",
-    "gap",
-    "committed",
-    "pipeline",
-    "value_at_risk",
-]
-
-
 class _FiguresBase(serializers.Serializer):
     fiscal_year = FiscalYearSerializer()
     target = MoneySerializer()
