@@ -6,7 +6,7 @@ ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 UV_COMPILE_BYTECODE=1 UV_LINK_M
 
 # WeasyPrint needs Pango and fonts; pg_dump for backups.
 RUN apt-get update && apt-get install -y --no-install-recommends \
-        libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-liberation postgresql-client \
+        libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core fonts-liberation fonts-noto-cjk postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 RUN pip install --no-cache-dir uv
 

@@ -93,8 +93,8 @@ def test_path_traversal_names_never_leave_the_media_folder(
 # --- HTML in text fields: escaped on pages, shown literally in PDFs --------------------------------
 
 SCRIPT = "<script>alert(1)</script>"
-# DejaVu (the fonts the Dockerfile installs) covers Latin, Greek, Cyrillic and Hebrew.
-UNICODE = "Ünïcødé Ωμέγα Привет שלום"
+# DejaVu covers Latin, Greek, Cyrillic and Hebrew; Noto CJK (Dockerfile, .ci/run) the rest here.
+UNICODE = "Ünïcødé Ωμέγα Привет שלום 日本語 中文 한국어"
 
 
 def _pdf_text(kind: str, parameters: dict, user) -> str:
