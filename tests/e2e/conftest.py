@@ -65,3 +65,16 @@ def login(page, username: str, password: str = "a-long-test-password") -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(lambda url: "/accounts/login/" not in url)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failed browser test keep what the browser showed: a screenshot and the page's HTML."""
+    report = yield
+    page = item.funcargs.get("page") if hasattr(item, "funcargs") else None
+    if report.failed and page is not None and not page.is_closed():
+        folder = ARTIFACTS.parent / "failures"
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{item.name}.png"), full_page=True)
+        (folder / f"{item.name}.html").write_text(f"<!-- {page.url} -->\n{page.content()}")
+    return report
