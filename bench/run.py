@@ -199,6 +199,47 @@ def data_size() -> str:
 
 
 # --- the server ------------------------------------------------------------------------------------
+def freshness(base: str, api: requests.Session, subjects: dict, attempts: int = 5) -> list[float]:
+    """Seconds from a committed change of an effect value (through the service, as a user would
+    make it) until the program's roll-up served by gunicorn shows it (issue 10: ≤ 60 s)."""
+    from decimal import Decimal
+
+    from measures.models import EffectValue
+    from measures.services import effects
+
+    program = subjects["program"]
+    url = f"{base}/api/v1/scopes/{program.pk}/figures/"
+    value = (
+        EffectValue.objects.filter(
+            measure__package__path__startswith=program.path,
+            measure__stage__in=["decided", "implemented"],
+            series="forecast",
+            line__nature="benefit",
+            line__recurrence="recurring",
+        )
+        .select_related("measure__owner")
+        .order_by("pk")
+        .first()
+    )
+    if value is None:
+        return []
+    seconds = []
+    for attempt in range(attempts):
+        before = Decimal(api.get(url, timeout=60).json()["forecast"]["recurring"])
+        step = Decimal("1000.00") if attempt % 2 == 0 else Decimal("-1000.00")
+        value.refresh_from_db()
+        effects.effect_value_update(value=value, amount=value.amount + step, by=value.measure.owner)
+        changed = time.perf_counter()
+        while Decimal(api.get(url, timeout=60).json()["forecast"]["recurring"]) != before + step:
+            if time.perf_counter() - changed > 120:
+                seconds.append(float("inf"))
+                break
+            time.sleep(0.05)
+        else:
+            seconds.append(time.perf_counter() - changed)
+    return seconds
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -440,6 +481,8 @@ def main() -> None:
             if not ep.latencies:
                 continue
             print(f"    median {ep.median:.1f} ms, p95 {ep.p95:.1f} ms, {ep.rps or 0:.1f} req/s", flush=True)
+        print("  freshness of the roll-up after a change …", flush=True)
+        fresh = freshness(base, api, subjects)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -464,6 +507,11 @@ def main() -> None:
         f"Steering pack (program #{subjects['program'].pk}, in-process): {pdf_pages} pages, "
         f"{pdf_bytes / 1024:.0f} KiB, render {min(pdf_times):.2f} s best / {max(pdf_times):.2f} s worst of 3 "
         f"(target: 20 pages ≤ 2 s)",
+        "",
+        "Freshness (change an effect value through the service, poll the program roll-up API until it "
+        "shows it): "
+        + (", ".join(f"{x:.2f} s" for x in fresh) if fresh else "no forecast value to change")
+        + " (target ≤ 60 s)",
         *([""] + [f"- {n}" for n in notes] if notes else []),
         *[f"- {ep.name}: {ep.note}" for ep in eps if ep.note],
     ]
