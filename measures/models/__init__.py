@@ -1,7 +1,7 @@
 from measures.models.around import Comment, Dependency, Document, Milestone, Risk
 from measures.models.audit import AuditEntry
 from measures.models.effects import EffectLine
-from measures.models.figures import FigureBasis, FigureDirty, FigureRow
+from measures.models.figures import FigureBasis, FigureDirty, FigureRow, ScopeFigureRow
 from measures.models.gates import GateApproval, GateRequest
 from measures.models.measure import GATE_TRANSITIONS, Measure
 from measures.models.notifications import Notification
@@ -30,4 +30,5 @@ __all__ = [
     "RebaselineRequest",
     "Risk",
     "Scope",
+    "ScopeFigureRow",
 ]

@@ -11,6 +11,7 @@ were computed for: a new day or a changed setting rebuilds them all.
 
 from __future__ import annotations
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 
 # The Money figures of `MeasureFigures`, each stored as a recurring and a one-time column.
@@ -58,6 +59,7 @@ class FigureRow(models.Model):
     potential_status = models.CharField(max_length=10)
     leakage = models.BooleanField()
     leakage_reason = models.TextField(blank=True)
+    package_path = models.CharField(max_length=500, default="")  # where the measure sat when computed
     computed_at = models.DateTimeField(auto_now=True)
 
     # One recurring and one one-time column per name in MONEY_FIGURES.
@@ -96,6 +98,20 @@ class FigureRow(models.Model):
 
     def __str__(self) -> str:
         return f"figures of measure {self.measure_id}"
+
+
+class ScopeFigureRow(models.Model):
+    """The roll-up, value by DoI and status matrix of every measure at or below one scope, for
+    readers who see the whole scope (ADR 0013); recomputed with the figure rows below it."""
+
+    scope = models.OneToOneField(
+        "measures.Scope", on_delete=models.CASCADE, primary_key=True, related_name="figure_row"
+    )
+    values = models.JSONField(encoder=DjangoJSONEncoder)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"figures of scope {self.scope_id}"
 
 
 class FigureDirty(models.Model):

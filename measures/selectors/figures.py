@@ -42,6 +42,7 @@ from measures.models import (
     Measure,
     Milestone,
     Scope,
+    ScopeFigureRow,
 )
 from measures.models.figures import MONEY_FIGURES
 
@@ -592,7 +593,7 @@ def _may_write() -> bool:
     return not any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
 
 
-def _row_of(figures: MeasureFigures) -> FigureRow:
+def _row_of(figures: MeasureFigures, package_path: str) -> FigureRow:
     money = {
         f"{name}_{kind}": getattr(getattr(figures, name), kind)
         for name in MONEY_FIGURES
@@ -620,6 +621,7 @@ def _row_of(figures: MeasureFigures) -> FigureRow:
         closed_run_rate=figures.closed_run_rate,
         leakage=figures.leakage,
         leakage_reason=figures.leakage_reason,
+        package_path=package_path,
         **money,
         **lights,
     )
@@ -662,10 +664,29 @@ _UPDATED = [
 ] + ["computed_at"]
 
 
-def _store(figures: list[MeasureFigures]) -> None:
-    rows = sorted((_row_of(f) for f in figures), key=lambda row: row.measure_id)  # one lock order
+def _store(measure_ids: list[int] | None, today: date) -> None:
+    """Recompute and upsert the rows of the measures (all when None), then the rows of every scope
+    above them — where they sit now and where they sat when last computed (a measure may have
+    moved; a deleted one leaves no trace, so then every scope is recomputed)."""
+    measures = Measure.objects.all() if measure_ids is None else Measure.objects.filter(pk__in=measure_ids)
+    paths = dict(measures.values_list("pk", "package__path"))
+    before = FigureRow.objects.filter(measure_id__in=list(paths)).values_list("package_path", flat=True)
+    above = {int(part) for path in [*before, *paths.values()] for part in path.split("/") if part}
+    everywhere = measure_ids is None or not set(measure_ids) <= set(paths)
+    rows = sorted(
+        (_row_of(f, paths[f.measure_id]) for f in compute_figures(measures, today=today)),
+        key=lambda row: row.measure_id,  # one lock order
+    )
     FigureRow.objects.bulk_create(
         rows, batch_size=2000, update_conflicts=True, unique_fields=["measure"], update_fields=_UPDATED
+    )
+    scopes = Scope.objects.all() if everywhere else Scope.objects.filter(pk__in=above)
+    scopes = sorted(scopes, key=lambda scope: scope.pk)
+    ScopeFigureRow.objects.bulk_create(
+        [ScopeFigureRow(scope=scope, values=_scope_values(scope)) for scope in scopes],
+        update_conflicts=True,
+        unique_fields=["scope"],
+        update_fields=["values", "computed_at"],
     )
 
 
@@ -702,11 +723,11 @@ def refresh_figures(*, today: date | None = None) -> _Staleness:
                 cursor.execute("SELECT pg_advisory_xact_lock(hashtext('valuegate.figures.rebuild'))")
             if not FigureBasis.objects.filter(pk=1, basis=basis).exists():
                 dirty_ids = list(FigureDirty.objects.values_list("id", flat=True))
-                _store(compute_figures(Measure.objects.all(), today=today))
+                _store(None, today)
                 FigureBasis.objects.update_or_create(pk=1, defaults={"basis": basis})
                 FigureDirty.objects.filter(id__in=dirty_ids).delete()
                 return _Staleness(False, frozenset())
-        _store(compute_figures(Measure.objects.filter(pk__in=measure_ids), today=today))
+        _store(list(measure_ids), today)
         FigureDirty.objects.filter(id__in=dirty_ids).delete()
     return _Staleness(False, frozenset())
 
@@ -817,8 +838,8 @@ def _money_of(values: dict, name: str) -> Money:
     return Money(values[f"{name}_recurring"], values[f"{name}_one_time"])
 
 
-def _stored_rollup(scope_id: int | None, rows: QuerySet[FigureRow], today: date | None) -> ScopeFigures:
-    values = rows.aggregate(
+def _rollup_values(rows: QuerySet[FigureRow]) -> dict:
+    return rows.aggregate(
         measure_count=Count("pk"),
         on_hold=Count("pk", filter=Q(stage=Stage.ON_HOLD)),
         cancelled=Count("pk", filter=Q(stage=Stage.CANCELLED)),
@@ -829,6 +850,9 @@ def _stored_rollup(scope_id: int | None, rows: QuerySet[FigureRow], today: date 
         **{f"doi_{doi}": Count("pk", filter=_LIVE & Q(doi=doi)) for doi in range(6)},
         **_money_sums(MONEY_FIGURES, _LIVE),
     )
+
+
+def _rollup_of(scope_id: int | None, values: dict, today: date | None) -> ScopeFigures:
     return ScopeFigures(
         scope_id=scope_id,
         fiscal_year=fiscal_year(today),
@@ -844,10 +868,47 @@ def _stored_rollup(scope_id: int | None, rows: QuerySet[FigureRow], today: date 
     )
 
 
+def _stored_rollup(scope_id: int | None, rows: QuerySet[FigureRow], today: date | None) -> ScopeFigures:
+    return _rollup_of(scope_id, _rollup_values(rows), today)
+
+
+def _scope_values(scope: Scope) -> dict:
+    """What a `ScopeFigureRow` holds: the three aggregates of every measure below `scope`."""
+    rows = FigureRow.objects.filter(measure__package__path__startswith=scope.path)
+    return {"rollup": _rollup_values(rows), "by_doi": _by_doi_values(rows), "matrix": _matrix_values(rows)}
+
+
+def _decimals(values):
+    """JSON gives the stored amounts back as strings; counts stay integers."""
+    if isinstance(values, dict):
+        return {key: _decimals(value) for key, value in values.items()}
+    return Decimal(values) if isinstance(values, str) else values
+
+
+def _whole_scope_values(user, scope: Scope | None, today: date | None) -> dict | None:
+    """The stored aggregates of `scope` (of the one portfolio when None) if `user` sees every
+    measure below it and the rows are fresh; else None and the caller aggregates what they see."""
+    if _historical(today) or not refresh_figures().fresh:
+        return None
+    if scope is None:
+        if not permissions.sees_everything(user):
+            return None
+        roots = Scope.objects.filter(parent__isnull=True)
+        rows = list(ScopeFigureRow.objects.filter(scope__in=roots).values_list("values", flat=True)[:2])
+        return _decimals(rows[0]) if len(rows) == 1 and roots.count() == 1 else None
+    if not permissions.can_see_scope(user, scope):
+        return None
+    stored = ScopeFigureRow.objects.filter(scope=scope).values_list("values", flat=True).first()
+    return _decimals(stored) if stored is not None else None
+
+
 def scope_figures(*, scope: Scope, user, today: date | None = None) -> ScopeFigures:
     """Roll-up of every measure `user` may see at or below `scope`: target, plan, forecast,
     validated actual, estimate, in-year, run rate, committed, pipeline, value at risk, gap, net and
     the measure counts by DoI. Query count is constant in the number of measures."""
+    whole = _whole_scope_values(user, scope, today)
+    if whole is not None:
+        return _rollup_of(scope.pk, whole["rollup"], today)
     rows = _stored_rows(user, scope, today)
     if rows is not None:
         return _stored_rollup(scope.pk, rows, today)
@@ -856,6 +917,9 @@ def scope_figures(*, scope: Scope, user, today: date | None = None) -> ScopeFigu
 
 def portfolio_figures(*, user, today: date | None = None) -> ScopeFigures:
     """The same roll-up over everything `user` may see."""
+    whole = _whole_scope_values(user, None, today)
+    if whole is not None:
+        return _rollup_of(None, whole["rollup"], today)
     rows = _stored_rows(user, None, today)
     if rows is not None:
         return _stored_rollup(None, rows, today)
@@ -873,30 +937,38 @@ def _live(figures: list[MeasureFigures]) -> list[MeasureFigures]:
 def value_by_doi(*, user, scope: Scope | None = None, today: date | None = None) -> list[DoiValue]:
     """Plan, forecast and validated actual per DoI 0–5 (recurring and one-time apart); measures on
     hold count at the DoI they left, cancelled ones not at all."""
+    whole = _whole_scope_values(user, scope, today)
+    if whole is not None:
+        return _by_doi_of(whole["by_doi"])
     rows = _stored_rows(user, scope, today)
     if rows is not None:
         return _stored_by_doi(rows)
     return _computed_by_doi(compute_figures(_scope_measures(user, scope), today=today))
 
 
-def _stored_by_doi(rows: QuerySet[FigureRow]) -> list[DoiValue]:
+def _by_doi_values(rows: QuerySet[FigureRow]) -> dict[str, dict]:
     sums = _money_sums(["plan", "forecast", "actual"])
-    empty = {"count": 0, **dict.fromkeys(sums, ZERO)}
-    grouped = {
-        values["doi"]: values
-        for values in rows.filter(_LIVE).values("doi").annotate(count=Count("pk"), **sums).order_by()
-    }
+    grouped = rows.filter(_LIVE).values("doi").annotate(count=Count("pk"), **sums).order_by()
+    return {str(values.pop("doi")): values for values in grouped}
+
+
+def _by_doi_of(grouped: dict[str, dict]) -> list[DoiValue]:
+    empty = {"count": 0, **dict.fromkeys(_money_sums(["plan", "forecast", "actual"]), ZERO)}
     return [
         DoiValue(
             doi=doi,
             name=name,
-            count=grouped.get(doi, empty)["count"],
-            plan=_money_of(grouped.get(doi, empty), "plan"),
-            forecast=_money_of(grouped.get(doi, empty), "forecast"),
-            actual=_money_of(grouped.get(doi, empty), "actual"),
+            count=grouped.get(str(doi), empty)["count"],
+            plan=_money_of(grouped.get(str(doi), empty), "plan"),
+            forecast=_money_of(grouped.get(str(doi), empty), "forecast"),
+            actual=_money_of(grouped.get(str(doi), empty), "actual"),
         )
         for doi, name in enumerate(DOI_NAMES)
     ]
+
+
+def _stored_by_doi(rows: QuerySet[FigureRow]) -> list[DoiValue]:
+    return _by_doi_of(_by_doi_values(rows))
 
 
 def _computed_by_doi(figures: list[MeasureFigures]) -> list[DoiValue]:
@@ -920,30 +992,43 @@ def _computed_by_doi(figures: list[MeasureFigures]) -> list[DoiValue]:
 def status_matrix(*, user, scope: Scope | None = None, today: date | None = None) -> StatusMatrix:
     """Implementation light × potential light: how many measures and how much plan and estimate sit
     in each combination (shown colours, i.e. overrides applied; cancelled measures left out)."""
+    whole = _whole_scope_values(user, scope, today)
+    if whole is not None:
+        return _matrix_of(whole["matrix"])
     rows = _stored_rows(user, scope, today)
     if rows is not None:
         return _stored_matrix(rows)
     return _computed_matrix(compute_figures(_scope_measures(user, scope), today=today))
 
 
-def _stored_matrix(rows: QuerySet[FigureRow]) -> StatusMatrix:
-    grouped = {
-        (values["implementation_status"], values["potential_status"]): values
-        for values in rows.filter(_LIVE)
+def _matrix_values(rows: QuerySet[FigureRow]) -> dict[str, dict]:
+    grouped = (
+        rows.filter(_LIVE)
         .values("implementation_status", "potential_status")
         .annotate(count=Count("pk"), **_money_sums(["plan", "estimate"]))
         .order_by()
+    )
+    return {
+        f"{values.pop('implementation_status')}|{values.pop('potential_status')}": values
+        for values in grouped
     }
+
+
+def _matrix_of(grouped: dict[str, dict]) -> StatusMatrix:
     cells = []
     for implementation in LIGHT_NAMES:
         for potential in LIGHT_NAMES:
-            values = grouped.get((implementation, potential))
+            values = grouped.get(f"{implementation}|{potential}")
             if values is None:
                 cells.append(StatusCell(implementation, potential, 0, Money(), Money()))
                 continue
             plan, estimate = _money_of(values, "plan"), _money_of(values, "estimate")
             cells.append(StatusCell(implementation, potential, values["count"], plan, estimate))
     return StatusMatrix(cells=cells)
+
+
+def _stored_matrix(rows: QuerySet[FigureRow]) -> StatusMatrix:
+    return _matrix_of(_matrix_values(rows))
 
 
 def _computed_matrix(figures: list[MeasureFigures]) -> StatusMatrix:

@@ -18,7 +18,16 @@ from django.utils import timezone
 
 from measures import demo as measure_demo
 from measures.choices import Series, Stage, ValidationState
-from measures.models import EffectLine, EffectValue, FigureDirty, FigureRow, Measure, Milestone, Scope
+from measures.models import (
+    EffectLine,
+    EffectValue,
+    FigureDirty,
+    FigureRow,
+    Measure,
+    Milestone,
+    Scope,
+    ScopeFigureRow,
+)
 from measures.selectors import figures
 from measures.services import effects as effect_services
 
@@ -43,11 +52,15 @@ def _assert_stored_equals_scratch(user) -> None:
     assert figures._stored_by_doi(rows) == figures._computed_by_doi(scratch)
     assert figures._stored_matrix(rows) == figures._computed_matrix(scratch)
     assert figures._stored_red(rows, None) == figures._computed_red(scratch, None)
-    for scope in Scope.objects.all():
-        below = figures._scope_measures(user, scope)
+    assert figures.portfolio_figures(user=user) == figures._rollup(None, scratch, timezone.localdate())
+    assert ScopeFigureRow.objects.count() == Scope.objects.count()
+    for scope in Scope.objects.all():  # the stored scope rows (user sees every scope)
+        below = figures.compute_figures(figures._scope_measures(user, scope))
         assert figures.scope_figures(scope=scope, user=user) == figures._rollup(
-            scope.pk, figures.compute_figures(below), timezone.localdate()
+            scope.pk, below, timezone.localdate()
         )
+        assert figures.value_by_doi(user=user, scope=scope) == figures._computed_by_doi(below)
+        assert figures.status_matrix(user=user, scope=scope) == figures._computed_matrix(below)
 
 
 def _random_changes(rng: random.Random) -> None:
@@ -75,6 +88,11 @@ def _random_changes(rng: random.Random) -> None:
     Measure.objects.filter(pk=rng.choice(measures).pk).update(
         stage=rng.choice([Stage.CANCELLED, Stage.DECIDED])
     )
+    packages = list(Scope.objects.filter(kind="package").order_by("pk"))
+    moved = rng.choice(measures)
+    Measure.objects.filter(pk=moved.pk).update(package=rng.choice(packages))  # old and new scopes change
+    if rng.random() < 0.5:
+        rng.choice(measures).delete()
     program = rng.choice(list(Scope.objects.filter(kind="program")))
     program.potential_tolerance_percent = Decimal(rng.randrange(0, 30))
     program.milestone_red_days = rng.randrange(1, 40)
@@ -84,7 +102,7 @@ def _random_changes(rng: random.Random) -> None:
 def test_stored_figures_equal_a_computation_from_scratch_after_random_changes(leader):
     rng = random.Random(20261127)
     _assert_stored_equals_scratch(leader)
-    for _ in range(4):
+    for _ in range(5):
         _random_changes(rng)
         assert FigureDirty.objects.exists()  # the triggers saw the changes
         _assert_stored_equals_scratch(leader)
