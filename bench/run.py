@@ -247,7 +247,7 @@ def free_port() -> int:
 
 
 def start_gunicorn(port: int) -> subprocess.Popen:
-    env = dict(os.environ)  # DATABASE_URL, REDIS_URL, CONN_MAX_AGE … pass through unchanged
+    env = dict(os.environ)  # DATABASE_URL, REDIS_URL, DATABASE_CONN_MAX_AGE … pass through unchanged
     # The per-user API throttle (2000/minute by default) would answer 429 under load: lift it, we
     # measure the application, not the limiter. Nothing else differs from a deployment.
     env["VALUEGATE_THROTTLE_USER"] = "10000000/minute"
@@ -487,6 +487,8 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
 
+    from django.conf import settings
+
     floor = eps[0]
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     lines = [
@@ -494,7 +496,7 @@ def main() -> None:
         "",
         f"- Machine: {machine()}",
         f"- Data: {data_size()}",
-        f"- Server: gunicorn 2 sync workers, CONN_MAX_AGE={os.environ.get('CONN_MAX_AGE', '0')}, "
+        f"- Server: gunicorn 2 sync workers, database connections kept {settings.DATABASES['default']['CONN_MAX_AGE']} s, "
         f"REDIS_URL {'set' if os.environ.get('REDIS_URL') else 'unset (local-memory cache)'}",
         f"- Latency: {args.requests} sequential requests after {args.warmup} warm-up; "
         f"req/s: concurrency {args.concurrency} for {args.duration} s ({'wrk' if wrk else 'Python threads'}); "
