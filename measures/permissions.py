@@ -163,6 +163,9 @@ def can_create_measure(user: AnyUser, package: Scope) -> bool:
     return is_admin(user) or has_scope_role(user, package, ScopeRole.PROGRAM_MANAGER, ScopeRole.CONTRIBUTOR)
 
 
+EDIT_REFUSAL = "Only the measure's owner or a program manager of its scope may edit it."
+
+
 def can_edit_measure(user: AnyUser, measure) -> bool:
     """Program managers edit in their scopes; contributors only the measures they own."""
     if is_admin(user) or has_scope_role(user, measure.package, ScopeRole.PROGRAM_MANAGER):

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -210,6 +211,8 @@ def measure_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def measure_edit(request: HttpRequest, pk: int) -> HttpResponse:
     measure = _visible(request, pk)
+    if not permissions.can_edit_measure(request.user, measure):
+        raise PermissionDenied(permissions.EDIT_REFUSAL)
     if request.method == "POST":
         form = forms.MeasureForm(request.POST, user=request.user)
         if form.is_valid():

@@ -147,7 +147,7 @@ def measure_update(*, measure: Measure, by, version: int | None, **changes: Any)
     with transaction.atomic():
         measure = measure_for_update(measure_id=measure.pk, by=by)
         if not permissions.can_edit_measure(by, measure):
-            raise PermissionRefused("Only the measure's owner or a program manager of its scope may edit it.")
+            raise PermissionRefused(permissions.EDIT_REFUSAL)
         check_version(measure, version)
         if measure.stage in (Stage.CLOSED, Stage.CANCELLED):
             raise Conflict(f"A {measure.get_stage_display().lower()} measure cannot be edited.")

@@ -113,7 +113,10 @@ def test_edit_with_stale_version_says_so(browser, cast, new_measure):
     assert client.post(f"/measures/{new_measure.pk}/edit/", data).status_code == 302
     stale = client.post(f"/measures/{new_measure.pk}/edit/", {**data, "title": "Other"})
     assert "changed meanwhile" in stale.content.decode()
-    assert browser(cast["sponsor"]).post(f"/measures/{new_measure.pk}/edit/", data).status_code == 200
+    refused = browser(cast["sponsor"]).post(f"/measures/{new_measure.pk}/edit/", data)
+    assert refused.status_code == 403
+    assert "owner or a program manager" in refused.content.decode()
+    assert browser(cast["sponsor"]).get(f"/measures/{new_measure.pk}/edit/").status_code == 403
 
 
 def test_hold_and_resume_buttons(browser, cast, ready_measure):
