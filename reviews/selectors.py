@@ -368,7 +368,7 @@ def incident_factor_categories(ids: Iterable[int]) -> dict[int, set[str]]:
     """incident id → category codes of its PIR's contributing factors; registered with
     `incidents.selectors.register_category_provider` so repeat incidents use them."""
     result: dict[int, set[str]] = defaultdict(set)
-    rows = ContributingFactor.objects.filter(review__incident_id__in=list(ids)).values_list(
+    rows = ContributingFactor.objects.filter(review__incident_id__in=ids).values_list(
         "review__incident_id", "category__code"
     )
     for incident_id, code in rows:

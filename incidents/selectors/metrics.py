@@ -267,9 +267,9 @@ FROM steps GROUP BY id
 
 # Repeat incidents --------------------------------------------------------------------------------
 
-# A provider maps incident ids to contributing-factor categories. `reviews` registers one in its
+# A provider maps incident ids (a list, or a query of ids) to contributing-factor categories. `reviews` registers one in its
 # AppConfig.ready(); incidents never imports reviews (DESIGN §2).
-CategoryProvider = Callable[[list[int]], Mapping[int, Iterable[str]]]
+CategoryProvider = Callable[[Iterable[int]], Mapping[int, Iterable[str]]]
 _category_providers: list[CategoryProvider] = []
 
 
@@ -283,7 +283,7 @@ def unregister_category_provider(provider: CategoryProvider) -> None:
         _category_providers.remove(provider)
 
 
-def incident_categories(ids: list[int]) -> dict[int, set[str]]:
+def incident_categories(ids: Iterable[int]) -> dict[int, set[str]]:
     merged: dict[int, set[str]] = defaultdict(set)
     for provider in _category_providers:
         for pk, categories in provider(ids).items():
@@ -379,10 +379,10 @@ def _category_repeat_reasons(
 ) -> dict[int, set[str]]:
     if categories is None and not _category_providers:
         return {}
+    if categories is None:  # the ids go to the providers as a subquery, not thousands of parameters
+        categories = incident_categories(qs.order_by().values_list("pk", flat=True))
     if ids is None:
         ids = list(qs.order_by().values_list("pk", flat=True))
-    if categories is None:
-        categories = incident_categories(ids)
     if not categories:
         return {}
     starts = dict(
