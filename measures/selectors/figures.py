@@ -600,15 +600,9 @@ def _row_of(figures: MeasureFigures, package_path: str) -> FigureRow:
         for kind in ("recurring", "one_time")
     }
     lights = {
-        f"{light}_{part}": getattr(getattr(figures, light), attribute)
+        f"{light}_{part}": getattr(getattr(figures, light), part)
         for light in ("implementation", "potential")
-        for part, attribute in (
-            ("computed", "computed"),
-            ("reason", "reason"),
-            ("override", "override"),
-            ("override_comment", "override_comment"),
-            ("status", "status"),
-        )
+        for part in ("computed", "reason", "override", "override_comment", "status")
     }
     return FigureRow(
         measure_id=figures.measure_id,
@@ -893,10 +887,11 @@ def _whole_scope_values(user, scope: Scope | None, today: date | None) -> dict |
     if scope is None:
         if not permissions.sees_everything(user):
             return None
-        roots = Scope.objects.filter(parent__isnull=True)
-        rows = list(ScopeFigureRow.objects.filter(scope__in=roots).values_list("values", flat=True)[:2])
-        return _decimals(rows[0]) if len(rows) == 1 and roots.count() == 1 else None
-    if not permissions.can_see_scope(user, scope):
+        roots = list(Scope.objects.filter(parent__isnull=True)[:2])
+        if len(roots) != 1:
+            return None
+        scope = roots[0]
+    elif not permissions.can_see_scope(user, scope):
         return None
     stored = ScopeFigureRow.objects.filter(scope=scope).values_list("values", flat=True).first()
     return _decimals(stored) if stored is not None else None

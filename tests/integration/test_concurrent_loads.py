@@ -85,7 +85,7 @@ def test_two_snapshot_runs_at_once_store_one_snapshot_per_scope_and_day(transact
         try:
             start.wait(timeout=10)
             results.append(services.snapshots_take(day=day))
-        except Exception as exc:  # noqa: BLE001 (reported by the assertion below)
+        except Exception as exc:  # reported by the assertion below
             results.append(exc)
         finally:
             connection.close()  # each thread has its own connection
