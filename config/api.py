@@ -9,17 +9,60 @@ plus `errors` (field -> messages) for bad input and `unmet_criteria` for a refus
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.errors import CriteriaUnmet, DomainError
+from readcache.selectors import cached_read
+
+
+def cached_response(request, name: str, compute: Callable[[], Any], key: object = ()) -> HttpResponse:
+    """A GET answered from the read cache (ADR 0014); `compute()` gives the response data. Errors
+    raised by `compute` reach the client as usual and are not cached. JSON is cached as rendered
+    bytes (large bodies cost more to encode than to fetch); the host is part of the key because
+    paginated data carries absolute links."""
+    renderer = request.accepted_renderer
+    full_key = (
+        request.get_host(),
+        request.is_secure(),
+        sorted(request.query_params.lists()),
+        renderer.format,
+        key,
+    )
+    if not isinstance(renderer, JSONRenderer):
+        return Response(cached_read(name, user=request.user, key=full_key, compute=compute))
+    body = cached_read(
+        name,
+        user=request.user,
+        key=full_key,
+        compute=lambda: renderer.render(compute(), request.accepted_media_type, {"request": request}),
+    )
+    return HttpResponse(body, content_type=renderer.media_type)
+
+
+class CachedReadsMixin:
+    """`list` and `retrieve` of a viewset answered from the read cache (ADR 0014)."""
+
+    def list(self, request, *args, **kwargs):
+        parent = super()
+        return cached_response(
+            request, f"{self.basename}-list", lambda: parent.list(request, *args, **kwargs).data
+        )
+
+    def retrieve(self, request, *args, **kwargs):
+        parent = super()
+        return cached_response(
+            request, f"{self.basename}-detail", lambda: parent.retrieve(request, *args, **kwargs).data, kwargs
+        )
 
 
 class Pagination(PageNumberPagination):

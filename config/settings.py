@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "incidents",
     "reviews",
     "reporting",
+    "readcache",
 ]
 
 MIDDLEWARE = [

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from config import charts
 from config.errors import DomainError
+from config.pages import render_cached
 from incidents import permissions, selectors, services
 from incidents.choices import EntryKind, IncidentState, RoleKind, UpdateKind
 from incidents.filters import IncidentFilter
@@ -199,16 +200,31 @@ def _timeline(request: HttpRequest, incident: Incident):
 
 @login_required
 def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    incident = _incident(request, pk)
-    entries, kinds = _timeline(request, incident)
-    if request.htmx and request.GET.get("partial") == "timeline":
+    partial = request.GET.get("partial")
+    if request.htmx and partial == "timeline":
+        incident = _incident(request, pk)
+        entries, kinds = _timeline(request, incident)
         return render(request, "incidents/_timeline.html", {"incident": incident, "entries": entries, "kinds": kinds,
                                                               "kind_choices": EntryKind.choices, "can_change": permissions.can_change_incidents(request.user)})  # fmt: skip
-    now = timezone.now()
-    due = selectors.incident_due(incident, policies())
-    if request.GET.get("partial") == "next-update":
+    if partial == "next-update":
+        incident, now = _incident(request, pk), timezone.now()
+        due = selectors.incident_due(incident, policies())
         context = {"incident": incident, "next_update_due_at": due, "overdue": bool(due and due < now)}
         return render(request, "incidents/_next_update.html", context)
+    return render_cached(
+        request,
+        "incident-detail",
+        template="incidents/detail.html",
+        context=lambda: _detail_context(request, pk),
+        key=pk,
+    )
+
+
+def _detail_context(request: HttpRequest, pk: int) -> dict:
+    incident = _incident(request, pk)
+    entries, kinds = _timeline(request, incident)
+    now = timezone.now()
+    due = selectors.incident_due(incident, policies())
     validation = RecoveryValidation.objects.filter(incident=incident).first()
     can_change = permissions.can_change_incidents(request.user)
     context = {
@@ -246,7 +262,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
             severity_form=SeverityForm(initial={"severity": incident.severity}),
             validation_form=ValidationForm(initial=_validation_initial(validation)),
         )  # fmt: skip
-    return render(request, "incidents/detail.html", context)
+    return context
 
 
 def _correcting(request: HttpRequest, incident: Incident) -> TimelineEntry | None:

@@ -5,6 +5,7 @@ from django.urls import NoReverseMatch, reverse
 
 from measures import permissions
 from measures.choices import ScopeRole
+from readcache.selectors import cached_read
 
 # (label, url name, who sees it). Sections whose URL is not installed yet are left out.
 _SECTIONS = [
@@ -24,6 +25,14 @@ def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_sections": []}
+    sections = cached_read("navigation", user=user, key=(), compute=lambda: _sections(user))
+    for section in sections:
+        url = section["url"]
+        section["current"] = request.path == url if url == "/" else request.path.startswith(url)
+    return {"nav_sections": sections}
+
+
+def _sections(user) -> list[dict]:
     sections = []
     for label, name, audience in _SECTIONS:
         if audience == "admin" and not (permissions.is_admin(user) or user.is_staff):
@@ -34,14 +43,13 @@ def navigation(request: HttpRequest) -> dict:
             url = reverse(name)
         except NoReverseMatch:
             continue
-        current = request.path == url if url == "/" else request.path.startswith(url)
-        section = {"label": label, "url": url, "current": current}
+        section = {"label": label, "url": url}
         if name == "measures:inbox":
             waiting = _waiting_count(user)
             if waiting:
                 section["label"] = f"{label} ({waiting})"
         sections.append(section)
-    return {"nav_sections": sections}
+    return sections
 
 
 def _waiting_count(user) -> int:

@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from config.errors import CriteriaUnmet, DomainError
+from config.pages import render_cached
 from measures import forms, permissions, selectors, services, views_effects
 from measures.api.views import document_response
 from measures.choices import DOI_NAMES, LIGHTS, GateRequestState, Stage
@@ -47,6 +48,14 @@ def scope_browser(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def measure_list(request: HttpRequest) -> HttpResponse:
+    if request.htmx:
+        return render(request, "measures/_measure_table.html", _list_context(request))
+    return render_cached(
+        request, "measure-list", template="measures/measure_list.html", context=lambda: _list_context(request)
+    )
+
+
+def _list_context(request: HttpRequest) -> dict:
     filterset = MeasureFilter(request.GET or None, queryset=selectors.measure_list(user=request.user))
     queryset = filterset.qs if filterset.is_bound and filterset.is_valid() else filterset.queryset
     sort = request.GET.get("sort", "code")
@@ -57,7 +66,7 @@ def measure_list(request: HttpRequest) -> HttpResponse:
     params.pop("page", None)
     unsorted = params.copy()
     unsorted.pop("sort", None)
-    context = {
+    return {
         "filter": filterset,
         "page": page,
         "sort": sort,
@@ -78,8 +87,6 @@ def measure_list(request: HttpRequest) -> HttpResponse:
         "can_create": permissions.visible_scopes(request.user).exists()
         and not permissions.is_leadership(request.user),
     }
-    template = "measures/_measure_table.html" if request.htmx else "measures/measure_list.html"
-    return render(request, template, context)
 
 
 def _visible(request: HttpRequest, pk: int) -> Measure:
@@ -135,6 +142,16 @@ def _gate_context(request: HttpRequest, measure: Measure) -> dict:
 
 @login_required
 def measure_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render_cached(
+        request,
+        "measure-detail",
+        template="measures/measure_detail.html",
+        context=lambda: _detail_context(request, pk),
+        key=pk,
+    )
+
+
+def _detail_context(request: HttpRequest, pk: int) -> dict:
     measure = _visible(request, pk)
     user = request.user
     editable = permissions.can_edit_measure(user, measure) and measure.stage not in (
@@ -172,7 +189,7 @@ def measure_detail(request: HttpRequest, pk: int) -> HttpResponse:
         },
     }
     context.update(views_effects.financial_context(request, measure))
-    return render(request, "measures/measure_detail.html", context)
+    return context
 
 
 @login_required

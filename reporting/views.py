@@ -5,27 +5,43 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.errors import DomainError, NotFound
 from measures import permissions
 from measures.choices import ScopeRole
+from readcache.selectors import cached_read
 from reporting import dashboards, exports, selectors, services
 from reporting.forms import ScheduleForm
 from reporting.models import ReportKind, RunStatus
 
 
+def _dashboard_page(request: HttpRequest, *, title: str, key: object, context) -> HttpResponse:
+    """A dashboard page whose body comes from the read cache (ADR 0014): figures move with the next
+    write, time-driven ones within a minute; the body says when it was computed."""
+    body = cached_read(
+        "dashboard",
+        user=request.user,
+        key=key,
+        compute=lambda: render_to_string("reporting/_dashboard_body.html", context()),
+    )
+    return render(request, "reporting/dashboard.html", {"title": title, "body": body})
+
+
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """The leadership dashboard over everything the user may see (DESIGN §8)."""
-    return render(
+    user = request.user
+    return _dashboard_page(
         request,
-        "reporting/dashboard.html",
-        {
-            "dashboard": dashboards.leadership_dashboard(user=request.user),
-            "memberships": request.user.memberships.select_related("scope").order_by("scope__path"),
-            "is_leadership": permissions.sees_everything(request.user),
+        title="Leadership dashboard",
+        key="leadership",
+        context=lambda: {
+            "dashboard": dashboards.leadership_dashboard(user=user),
+            "memberships": user.memberships.select_related("scope").order_by("scope__path"),
+            "is_leadership": permissions.sees_everything(user),
             "currency": settings.VALUEGATE_CURRENCY,
         },
     )
@@ -36,10 +52,11 @@ def scope_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     scope = permissions.visible_scopes(request.user).filter(pk=pk).first()
     if scope is None:
         raise Http404("No such scope, or it lies outside your scopes.")
-    return render(
+    return _dashboard_page(
         request,
-        "reporting/dashboard.html",
-        {"dashboard": dashboards.scope_dashboard(user=request.user, scope=scope)},
+        title=scope.name,
+        key=("scope", scope.pk),
+        context=lambda: {"dashboard": dashboards.scope_dashboard(user=request.user, scope=scope)},
     )
 
 

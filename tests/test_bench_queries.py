@@ -90,13 +90,19 @@ def add_entries(incident, mim, n: int) -> None:
 
 
 @pytest.fixture
+def computed(settings):
+    """No read cache: the counts below are what computing each response costs (ADR 0014)."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+
+
+@pytest.fixture
 def clients(cast, api):
     page = Client()
     page.force_login(cast["leader"])
     return {"page": page, "api": api.as_user(cast["leader"])}
 
 
-def test_measure_endpoints_constant(cast, tree, clients):
+def test_measure_endpoints_constant(cast, tree, clients, computed):
     first, *_ = add_measures(cast, tree, 2)
     urls = {
         "list page": ("page", f"/measures/?scope={tree.program.pk}"),
@@ -113,7 +119,7 @@ def test_measure_endpoints_constant(cast, tree, clients):
     assert after == before
 
 
-def test_incident_endpoints_constant(cast, clients):
+def test_incident_endpoints_constant(cast, clients, computed):
     mim = cast["mim"]
     incident = add_incident(mim, 3)
     urls = {
@@ -128,3 +134,25 @@ def test_incident_endpoints_constant(cast, clients):
         add_incident(mim, 5)
     after = {name: queries(clients[kind], url) for name, (kind, url) in urls.items()}
     assert after == before
+
+
+def test_a_cached_read_costs_a_fixed_handful_of_queries(cast, tree, clients, settings):
+    """Served from the read cache: the session and its user (pages), the data version (pages read it
+    twice: navigation and body), and the scope the URL names (the scope's roll-up and dashboard)."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    first, *_ = add_measures(cast, tree, 3)
+    incident = add_incident(cast["mim"], 3)
+    urls = {
+        "list page": ("page", f"/measures/?scope={tree.program.pk}", 4),
+        "list api": ("api", f"/api/v1/measures/?page_size=50&scope={tree.program.pk}", 1),
+        "detail page": ("page", f"/measures/{first.pk}/", 4),
+        "detail api": ("api", f"/api/v1/measures/{first.pk}/", 1),
+        "scope figures api": ("api", f"/api/v1/scopes/{tree.program.pk}/figures/", 2),
+        "scope dashboard": ("page", f"/dashboard/scopes/{tree.program.pk}/", 6),
+        "leadership dashboard": ("page", "/", 4),
+        "incident page": ("page", f"/incidents/{incident.pk}/", 4),
+        "incident api": ("api", f"/api/v1/incidents/{incident.pk}/", 1),
+        "incident metrics api": ("api", "/api/v1/metrics/incidents/", 1),
+    }
+    counts = {name: queries(clients[kind], url) for name, (kind, url, _) in urls.items()}
+    assert counts == {name: limit for name, (_, _, limit) in urls.items()}

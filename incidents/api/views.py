@@ -10,6 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import CachedReadsMixin, cached_response
 from incidents import selectors, services
 from incidents.api import serializers as s
 from incidents.choices import UpdateKind
@@ -100,7 +101,7 @@ class TemplateViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.U
         )  # fmt: skip
 
 
-class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin,
+class IncidentViewSet(CachedReadsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin,
                       viewsets.GenericViewSet):  # fmt: skip
     """Major incidents (DESIGN §6, §9). State changes are POSTs to the action endpoints."""
 
@@ -408,10 +409,11 @@ class IncidentMetricsView(APIView):
             service=getattr(query.validated_data.get("service"), "pk", None),
             severity=query.validated_data.get("severity"),
         )
-        figures = selectors.incident_metrics(user=request.user, filters=filters)
-        return Response(
-            {
+        return cached_response(
+            request,
+            "incident-metrics",
+            lambda: {
                 "filters": {k: request.query_params.get(k) for k in ("from", "to", "service", "severity")},
-                **figures,
-            }
+                **selectors.incident_metrics(user=request.user, filters=filters),
+            },
         )

@@ -13,6 +13,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.api import cached_response
 from config.errors import InvalidInput, NotFound
 from measures import permissions, selectors, services
 from measures.api.effects_serializers import (
@@ -232,7 +233,12 @@ class ScopeFiguresView(APIView):
     def get(self, request, pk: int):
         """Roll-up of everything the caller may see at or below the scope."""
         scope = get_object_or_404(permissions.visible_scopes(request.user), pk=pk)
-        return Response(ScopeFiguresSerializer(selectors.scope_figures(scope=scope, user=request.user)).data)
+        return cached_response(
+            request,
+            "scope-figures",
+            lambda: ScopeFiguresSerializer(selectors.scope_figures(scope=scope, user=request.user)).data,
+            scope.pk,
+        )
 
 
 class PortfolioFiguresView(APIView):
@@ -241,7 +247,11 @@ class PortfolioFiguresView(APIView):
     @extend_schema(responses={200: ScopeFiguresSerializer}, operation_id="portfolio_figures")
     def get(self, request):
         """Roll-up of everything the caller may see."""
-        return Response(ScopeFiguresSerializer(selectors.portfolio_figures(user=request.user)).data)
+        return cached_response(
+            request,
+            "portfolio-figures",
+            lambda: ScopeFiguresSerializer(selectors.portfolio_figures(user=request.user)).data,
+        )
 
 
 class PlanVersionViewSet(viewsets.ReadOnlyModelViewSet):

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
+from config.api import CachedReadsMixin
 from config.errors import InvalidInput
 from measures import permissions, selectors, services
 from measures.api.serializers import (
@@ -179,7 +180,11 @@ class MembershipViewSet(
 
 
 class MeasureViewSet(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet
+    CachedReadsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    viewsets.GenericViewSet,
 ):
     """Measures the caller may see. Writes and state changes go through `measures.services`."""
 

@@ -45,6 +45,7 @@ from measures.models import (
     ScopeFigureRow,
 )
 from measures.models.figures import MONEY_FIGURES
+from readcache.selectors import in_callers_transaction
 
 ZERO = Decimal("0")
 LIGHT_NAMES = ["grey", "green", "amber", "red"]
@@ -586,13 +587,6 @@ def _basis(today: date) -> str:
     )
 
 
-def _may_write() -> bool:
-    """Rows are written only outside a transaction of the caller's: a service that reads figures
-    inside its own transaction must not hold locks on other measures' rows (two such services
-    would deadlock). Test-case transactions do not count."""
-    return not any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
-
-
 def _row_of(figures: MeasureFigures, package_path: str) -> FigureRow:
     money = {
         f"{name}_{kind}": getattr(getattr(figures, name), kind)
@@ -708,7 +702,9 @@ def refresh_figures(*, today: date | None = None) -> _Staleness:
         stored_basis, dirty_ids, measure_ids = cursor.fetchone()
     if stored_basis == basis and not dirty_ids:
         return _Staleness(False, frozenset())
-    if not _may_write():
+    # Rows are written only outside a transaction of the caller's: a service that reads figures inside
+    # its own transaction must not hold locks on other measures' rows (two such services would deadlock).
+    if in_callers_transaction():
         return _Staleness(stored_basis != basis, frozenset(measure_ids))
     with transaction.atomic():
         if stored_basis != basis:

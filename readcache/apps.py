@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ReadcacheConfig(AppConfig):
+    name = "readcache"
+    verbose_name = "Read cache"

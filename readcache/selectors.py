@@ -1,0 +1,64 @@
+"""Reads served from the cache while the data they were computed from has not moved (ADR 0014).
+
+A cached read is keyed by what it is, who asked, the data version and the current minute:
+
+- the data version (`data_version`) moves with every committed write to a covered table, so a
+  change shows on the next read — no expiry to wait for;
+- the minute bounds what moves without a write (an incident's overdue update, a milestone that
+  falls due at midnight) to at most `FRESH_SECONDS` old;
+- the person: each result is computed with that person's permissions and never served to anyone
+  else.
+
+Reads inside a caller's transaction are computed and not cached: the version they see may count
+writes that are later rolled back."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+from django.core.cache import cache
+from django.db import connection
+
+T = TypeVar("T")
+
+FRESH_SECONDS = 60
+_MISSING = object()
+
+_VERSION_SQL = """
+SELECT (SELECT oid FROM pg_database WHERE datname = current_database())::bigint,
+       coalesce((SELECT sum(n) FROM readcache_datachangetotal), 0)
+       + (SELECT count(*) FROM readcache_datachange)
+"""
+
+
+def in_callers_transaction() -> bool:
+    """True inside a transaction the caller opened (a test case's own transaction does not count)."""
+    return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+def data_version() -> str:
+    """The database's identity and the number of committed writing statements on covered tables.
+    The identity keeps a restored or recreated database from meeting an older one's entries."""
+    with connection.cursor() as cursor:
+        cursor.execute(_VERSION_SQL)
+        database, changes = cursor.fetchone()
+    return f"{database}.{changes}"
+
+
+def cached_read(name: str, *, user, key: object, compute: Callable[[], T]) -> T:
+    """`compute()`, or its result from the cache when `name` with `key` was computed for `user` at the
+    same data version within the same minute. `key` must name everything else the result depends
+    on (ids, filters, page); its repr is hashed."""
+    if not getattr(user, "is_authenticated", False) or in_callers_transaction():
+        return compute()
+    digest = hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest()
+    minute = int(time.time() // FRESH_SECONDS)
+    cache_key = f"readcache:{name}:{user.pk}:{data_version()}:{minute}:{digest}"
+    value = cache.get(cache_key, _MISSING)
+    if value is _MISSING:
+        value = compute()
+        cache.set(cache_key, value, timeout=2 * FRESH_SECONDS)
+    return value
