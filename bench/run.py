@@ -45,6 +45,8 @@ class Endpoint:
     rps: float | None = None
     errors: int = 0
     queries: int | None = None
+    computed_queries: int | None = None
+    computed_ms: float | None = None
 
     @property
     def median(self) -> float:
@@ -139,11 +141,12 @@ def route_exists(path: str) -> bool:
     return True
 
 
-def count_queries(eps: list[Endpoint], user) -> None:
-    """Each endpoint's query count, in-process with the test client (after one warm-up call)."""
+def count_queries(eps: list[Endpoint], user, computed_runs: int = 5) -> None:
+    """Each endpoint's query count in-process with the test client: served from the read cache
+    (second call) and computed with the cache off (ADR 0014), with the computed path's median time."""
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
+    from django.test.utils import CaptureQueriesContext, override_settings
     from rest_framework.authtoken.models import Token
 
     token, _ = Token.objects.get_or_create(user=user)
@@ -158,6 +161,18 @@ def count_queries(eps: list[Endpoint], user) -> None:
         if response.status_code != 200:
             ep.note = f"in-process status {response.status_code}"
         ep.queries = len(ctx.captured_queries)
+        with override_settings(
+            CACHES={"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+        ):
+            with CaptureQueriesContext(connection) as ctx:
+                client.get(ep.path)
+            ep.computed_queries = len(ctx.captured_queries)
+            times = []
+            for _ in range(computed_runs):
+                start = time.perf_counter()
+                client.get(ep.path)
+                times.append((time.perf_counter() - start) * 1000)
+            ep.computed_ms = statistics.median(times)
 
 
 def steering_pack(program) -> tuple[list[float], int, int]:
@@ -367,8 +382,9 @@ def throughput_threads(ep: Endpoint, base: str, headers: dict, duration: int, co
 # --- report ---------------------------------------------------------------------------------------------
 def table(eps: list[Endpoint], floor: Endpoint) -> list[str]:
     rows = [
-        "| endpoint | median ms | p95 ms | req/s (c=8) | queries | median × floor | p95 × floor | target | ok |",
-        "|---|--:|--:|--:|--:|--:|--:|---|---|",
+        "| endpoint | median ms | p95 ms | req/s (c=8) | queries | median × floor | p95 × floor | target | ok "
+        "| computed: ms in-process / queries |",
+        "|---|--:|--:|--:|--:|--:|--:|---|---|--:|",
     ]
     for ep in eps:
         if not ep.latencies:
@@ -383,10 +399,11 @@ def table(eps: list[Endpoint], floor: Endpoint) -> list[str]:
         if ep.errors:
             ok += f" ({ep.errors} non-200)"
         target = "—" if ep.kind == "floor" else f"≤{limit[0]}× / ≤{limit[1]}×"
+        computed = "—" if ep.computed_ms is None else f"{ep.computed_ms:.1f} / {ep.computed_queries}"
         rps = "—" if ep.rps is None else (f"{ep.rps:.0f}" if ep.rps >= 10 else f"{ep.rps:.1f}")
         rows.append(
             f"| {ep.name} | {ep.median:.1f} | {ep.p95:.1f} | {rps} | {ep.queries if ep.queries is not None else '—'} "
-            f"| {m_ratio:.1f} | {p_ratio:.1f} | {target} | {ok} |"
+            f"| {m_ratio:.1f} | {p_ratio:.1f} | {target} | {ok} | {computed} |"
         )
     return rows
 
@@ -452,7 +469,11 @@ def main() -> None:
     print("Counting queries in-process …", flush=True)
     count_queries(eps, subjects["user"])
     for ep in eps:
-        print(f"  {ep.name}: {ep.queries} queries {ep.note}", flush=True)
+        print(
+            f"  {ep.name}: {ep.queries} queries cached; computed {ep.computed_ms:.1f} ms, "
+            f"{ep.computed_queries} queries {ep.note}",
+            flush=True,
+        )
     print("Rendering the steering pack in-process …", flush=True)
     pdf_times, pdf_pages, pdf_bytes = steering_pack(subjects["program"])
     print(f"  {pdf_pages} pages, {min(pdf_times):.2f} s", flush=True)
@@ -500,7 +521,8 @@ def main() -> None:
         f"REDIS_URL {'set' if os.environ.get('REDIS_URL') else 'unset (local-memory cache)'}",
         f"- Latency: {args.requests} sequential requests after {args.warmup} warm-up; "
         f"req/s: concurrency {args.concurrency} for {args.duration} s ({'wrk' if wrk else 'Python threads'}); "
-        "queries: in-process test client, second call",
+        "queries: in-process test client, second call (served from the read cache, ADR 0014); "
+        "computed: the same request in-process with the cache off (what the first read after a write costs)",
         f"- User: {USER}; program #{subjects['program'].pk} ({subjects['program_measures']} measures), "
         f"measure #{subjects['measure'].pk}, incident #{subjects['incident'].pk}",
         "",
