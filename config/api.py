@@ -39,10 +39,10 @@ def cached_response(request, name: str, compute: Callable[[], Any], key: object 
         key,
     )
     if not isinstance(renderer, JSONRenderer):
-        return Response(cached_read(name, user=request.user, key=full_key, compute=compute))
+        return Response(cached_read(name, request=request, key=full_key, compute=compute))
     body = cached_read(
         name,
-        user=request.user,
+        request=request,
         key=full_key,
         compute=lambda: renderer.render(compute(), request.accepted_media_type, {"request": request}),
     )

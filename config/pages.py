@@ -32,7 +32,7 @@ def render_cached(
         values = {**context(), "base_template": "blocks_only.html", "csrf_token": CSRF_PLACEHOLDER}
         return render_to_string(template, values, request).split(SEPARATOR)
 
-    parts = cached_read(name, user=request.user, key=(key, sorted(request.GET.lists())), compute=blocks)
+    parts = cached_read(name, request=request, key=(key, sorted(request.GET.lists())), compute=blocks)
     token = get_token(request)
     filled = {
         f"cached_{block}": mark_safe(part.replace(CSRF_PLACEHOLDER, token))  # noqa: S308 — rendered by our templates

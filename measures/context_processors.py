@@ -25,7 +25,7 @@ def navigation(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_sections": []}
-    sections = cached_read("navigation", user=user, key=(), compute=lambda: _sections(user))
+    sections = cached_read("navigation", request=request, key=(), compute=lambda: _sections(user))
     for section in sections:
         url = section["url"]
         section["current"] = request.path == url if url == "/" else request.path.startswith(url)

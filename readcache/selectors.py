@@ -48,15 +48,27 @@ def data_version() -> str:
     return f"{database}.{changes}"
 
 
-def cached_read(name: str, *, user, key: object, compute: Callable[[], T]) -> T:
-    """`compute()`, or its result from the cache when `name` with `key` was computed for `user` at the
-    same data version within the same minute. `key` must name everything else the result depends
-    on (ids, filters, page); its repr is hashed."""
+def request_version(request) -> str:
+    """The data version for this request, read once: the navigation and the body of a page share it.
+    Only reads share it; a request that may write asks again each time."""
+    if request.method not in ("GET", "HEAD"):
+        return data_version()
+    version = getattr(request, "_readcache_version", None)
+    if version is None:
+        version = request._readcache_version = data_version()
+    return version
+
+
+def cached_read(name: str, *, request, key: object, compute: Callable[[], T]) -> T:
+    """`compute()`, or its result from the cache when `name` with `key` was computed for the same
+    person at the same data version within the same minute. `key` must name everything else the
+    result depends on (ids, filters, page); its repr is hashed."""
+    user = request.user
     if not getattr(user, "is_authenticated", False) or in_callers_transaction():
         return compute()
     digest = hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest()
     minute = int(time.time() // FRESH_SECONDS)
-    cache_key = f"readcache:{name}:{user.pk}:{data_version()}:{minute}:{digest}"
+    cache_key = f"readcache:{name}:{user.pk}:{request_version(request)}:{minute}:{digest}"
     value = cache.get(cache_key, _MISSING)
     if value is _MISSING:
         value = compute()

@@ -18,15 +18,16 @@ from reporting.forms import ScheduleForm
 from reporting.models import ReportKind, RunStatus
 
 
-def _dashboard_page(request: HttpRequest, *, title: str, key: object, context) -> HttpResponse:
-    """A dashboard page whose body comes from the read cache (ADR 0014): figures move with the next
-    write, time-driven ones within a minute; the body says when it was computed."""
-    body = cached_read(
-        "dashboard",
-        user=request.user,
-        key=key,
-        compute=lambda: render_to_string("reporting/_dashboard_body.html", context()),
-    )
+def _dashboard_page(request: HttpRequest, *, key: object, context) -> HttpResponse:
+    """A dashboard page whose title and body come from the read cache (ADR 0014): figures move with
+    the next write, time-driven ones within a minute; the body says when it was computed. `context()`
+    may raise Http404; nothing is cached then."""
+
+    def compute() -> tuple[str, str]:
+        values = context()
+        return values["dashboard"].title, render_to_string("reporting/_dashboard_body.html", values)
+
+    title, body = cached_read("dashboard", request=request, key=key, compute=compute)
     return render(request, "reporting/dashboard.html", {"title": title, "body": body})
 
 
@@ -36,7 +37,6 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     return _dashboard_page(
         request,
-        title="Leadership dashboard",
         key="leadership",
         context=lambda: {
             "dashboard": dashboards.leadership_dashboard(user=user),
@@ -49,15 +49,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def scope_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
-    scope = permissions.visible_scopes(request.user).filter(pk=pk).first()
-    if scope is None:
-        raise Http404("No such scope, or it lies outside your scopes.")
-    return _dashboard_page(
-        request,
-        title=scope.name,
-        key=("scope", scope.pk),
-        context=lambda: {"dashboard": dashboards.scope_dashboard(user=request.user, scope=scope)},
-    )
+    def context() -> dict:
+        scope = permissions.visible_scopes(request.user).filter(pk=pk).first()
+        if scope is None:
+            raise Http404("No such scope, or it lies outside your scopes.")
+        return {"dashboard": dashboards.scope_dashboard(user=request.user, scope=scope)}
+
+    return _dashboard_page(request, key=("scope", pk), context=context)
 
 
 @login_required

@@ -232,13 +232,12 @@ class ScopeFiguresView(APIView):
     @extend_schema(responses={200: ScopeFiguresSerializer}, operation_id="scopes_figures")
     def get(self, request, pk: int):
         """Roll-up of everything the caller may see at or below the scope."""
-        scope = get_object_or_404(permissions.visible_scopes(request.user), pk=pk)
-        return cached_response(
-            request,
-            "scope-figures",
-            lambda: ScopeFiguresSerializer(selectors.scope_figures(scope=scope, user=request.user)).data,
-            scope.pk,
-        )
+
+        def figures() -> dict:
+            scope = get_object_or_404(permissions.visible_scopes(request.user), pk=pk)
+            return ScopeFiguresSerializer(selectors.scope_figures(scope=scope, user=request.user)).data
+
+        return cached_response(request, "scope-figures", figures, pk)
 
 
 class PortfolioFiguresView(APIView):

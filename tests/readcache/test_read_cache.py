@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from django.apps import apps
 from django.db import connection, transaction
-from django.test import Client
+from django.test import Client, RequestFactory
 
 from measures import services
 from measures.models import Measure
@@ -89,6 +89,12 @@ def test_compaction_keeps_the_version_and_the_next_write_still_moves_it(cast, tr
     assert readcache.data_version() != before
 
 
+def _get(user):
+    request = RequestFactory().get("/")
+    request.user = user
+    return request
+
+
 def test_same_minute_same_version_computes_once_a_new_minute_computes_again(cast, monkeypatch):
     calls = []
 
@@ -98,19 +104,19 @@ def test_same_minute_same_version_computes_once_a_new_minute_computes_again(cast
 
     clock = [1_800_000_000.0]
     monkeypatch.setattr(readcache.time, "time", lambda: clock[0])
-    assert readcache.cached_read("t", user=cast["pm"], key=1, compute=compute) == 1
-    assert readcache.cached_read("t", user=cast["pm"], key=1, compute=compute) == 1
-    assert readcache.cached_read("t", user=cast["pm"], key=2, compute=compute) == 2
-    assert readcache.cached_read("t", user=cast["leader"], key=1, compute=compute) == 3
+    assert readcache.cached_read("t", request=_get(cast["pm"]), key=1, compute=compute) == 1
+    assert readcache.cached_read("t", request=_get(cast["pm"]), key=1, compute=compute) == 1
+    assert readcache.cached_read("t", request=_get(cast["pm"]), key=2, compute=compute) == 2
+    assert readcache.cached_read("t", request=_get(cast["leader"]), key=1, compute=compute) == 3
     clock[0] += readcache.FRESH_SECONDS
-    assert readcache.cached_read("t", user=cast["pm"], key=1, compute=compute) == 4
+    assert readcache.cached_read("t", request=_get(cast["pm"]), key=1, compute=compute) == 4
 
 
 def test_inside_a_callers_transaction_nothing_is_cached(cast):
     calls = []
     with transaction.atomic():
         for _ in range(2):
-            readcache.cached_read("t", user=cast["pm"], key=0, compute=lambda: calls.append(1))
+            readcache.cached_read("t", request=_get(cast["pm"]), key=0, compute=lambda: calls.append(1))
     assert len(calls) == 2
 
 
