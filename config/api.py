@@ -22,10 +22,12 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from config.errors import CriteriaUnmet, DomainError
-from readcache.selectors import cached_read
+from readcache.selectors import DOMAINS, cached_read
 
 
-def cached_response(request, name: str, compute: Callable[[], Any], key: object = ()) -> HttpResponse:
+def cached_response(
+    request, name: str, compute: Callable[[], Any], key: object = (), domains: tuple[str, ...] = DOMAINS
+) -> HttpResponse:
     """A GET answered from the read cache (ADR 0014); `compute()` gives the response data. Errors
     raised by `compute` reach the client as usual and are not cached. JSON is cached as rendered
     bytes (large bodies cost more to encode than to fetch); the host is part of the key because
@@ -39,29 +41,40 @@ def cached_response(request, name: str, compute: Callable[[], Any], key: object 
         key,
     )
     if not isinstance(renderer, JSONRenderer):
-        return Response(cached_read(name, request=request, key=full_key, compute=compute))
+        return Response(cached_read(name, request=request, key=full_key, compute=compute, domains=domains))
     body = cached_read(
         name,
         request=request,
         key=full_key,
         compute=lambda: renderer.render(compute(), request.accepted_media_type, {"request": request}),
+        domains=domains,
     )
     return HttpResponse(body, content_type=renderer.media_type)
 
 
 class CachedReadsMixin:
-    """`list` and `retrieve` of a viewset answered from the read cache (ADR 0014)."""
+    """`list` and `retrieve` of a viewset answered from the read cache (ADR 0014), keyed by the
+    version of `read_domains` (every domain the serializers read)."""
+
+    read_domains = DOMAINS
 
     def list(self, request, *args, **kwargs):
         parent = super()
         return cached_response(
-            request, f"{self.basename}-list", lambda: parent.list(request, *args, **kwargs).data
+            request,
+            f"{self.basename}-list",
+            lambda: parent.list(request, *args, **kwargs).data,
+            domains=self.read_domains,
         )
 
     def retrieve(self, request, *args, **kwargs):
         parent = super()
         return cached_response(
-            request, f"{self.basename}-detail", lambda: parent.retrieve(request, *args, **kwargs).data, kwargs
+            request,
+            f"{self.basename}-detail",
+            lambda: parent.retrieve(request, *args, **kwargs).data,
+            kwargs,
+            domains=self.read_domains,
         )
 
 

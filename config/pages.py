@@ -15,7 +15,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
-from readcache.selectors import cached_read
+from readcache.selectors import DOMAINS, cached_read
 
 BLOCKS = ("title", "breadcrumbs", "content")
 SEPARATOR = "<!--valuegate:block-->"  # user text cannot contain it: "<" is escaped
@@ -23,16 +23,25 @@ CSRF_PLACEHOLDER = "valuegate-csrf-placeholder"
 
 
 def render_cached(
-    request: HttpRequest, name: str, *, template: str, context: Callable[[], dict], key: object = ()
+    request: HttpRequest,
+    name: str,
+    *,
+    template: str,
+    context: Callable[[], dict],
+    key: object = (),
+    domains: tuple[str, ...] = DOMAINS,
 ) -> HttpResponse:
     """`render(request, template, context())`, with the page body computed at most once per person,
-    data version and minute. `key` names what the page shows besides the query string (its id)."""
+    data version and minute. `key` names what the page shows besides the query string (its id);
+    `domains` every part of the data version the page's body reads (readcache.selectors)."""
 
     def blocks() -> list[str]:
         values = {**context(), "base_template": "blocks_only.html", "csrf_token": CSRF_PLACEHOLDER}
         return render_to_string(template, values, request).split(SEPARATOR)
 
-    parts = cached_read(name, request=request, key=(key, sorted(request.GET.lists())), compute=blocks)
+    parts = cached_read(
+        name, request=request, key=(key, sorted(request.GET.lists())), compute=blocks, domains=domains
+    )
     token = get_token(request)
     filled = {
         f"cached_{block}": mark_safe(part.replace(CSRF_PLACEHOLDER, token))  # noqa: S308 — rendered by our templates

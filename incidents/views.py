@@ -43,6 +43,7 @@ from incidents.models import (
     VendorEscalation,
 )
 from incidents.policy import policies
+from readcache.selectors import INCIDENT_DOMAINS
 
 
 def _incident(request: HttpRequest, pk: int) -> Incident:
@@ -217,6 +218,7 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         template="incidents/detail.html",
         context=lambda: _detail_context(request, pk),
         key=pk,
+        domains=INCIDENT_DOMAINS,
     )
 
 

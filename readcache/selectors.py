@@ -27,10 +27,21 @@ T = TypeVar("T")
 FRESH_SECONDS = 60
 _MISSING = object()
 
+# The parts of the data version (the domain each covered table moves: readcache/migrations/0001):
+# people (users, groups), incidents (incidents and their reviews), value (everything else).
+DOMAINS = ("people", "incidents", "value")
+# What incident metrics are computed from: a measure's edit leaves them cached.
+INCIDENT_DOMAINS = ("people", "incidents")
+
 _VERSION_SQL = """
-SELECT (SELECT oid FROM pg_database WHERE datname = current_database())::bigint,
-       coalesce((SELECT sum(n) FROM readcache_datachangetotal), 0)
-       + (SELECT count(*) FROM readcache_datachange)
+SELECT db.oid::bigint, parts.domain, parts.n
+FROM (SELECT oid FROM pg_database WHERE datname = current_database()) db
+LEFT JOIN (
+    SELECT domain, sum(n) AS n FROM (
+        SELECT domain, n FROM readcache_datachangetotal
+        UNION ALL SELECT domain, count(*) FROM readcache_datachange GROUP BY domain
+    ) counted GROUP BY domain
+) parts ON true
 """
 
 
@@ -39,16 +50,18 @@ def in_callers_transaction() -> bool:
     return any(not getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
 
 
-def data_version() -> str:
-    """The database's identity and the number of committed writing statements on covered tables.
-    The identity keeps a restored or recreated database from meeting an older one's entries."""
+def data_version() -> dict[str, int]:
+    """The database's identity and, per domain, the number of committed writing statements on its
+    tables. The identity keeps a restored or recreated database from meeting an older one's entries."""
     with connection.cursor() as cursor:
         cursor.execute(_VERSION_SQL)
-        database, changes = cursor.fetchone()
-    return f"{database}.{changes}"
+        rows = cursor.fetchall()
+    version = {"database": rows[0][0], **dict.fromkeys(DOMAINS, 0)}
+    version.update({domain: int(n) for _, domain, n in rows if domain is not None})
+    return version
 
 
-def request_version(request) -> str:
+def request_version(request) -> dict[str, int]:
     """The data version for this request, read once: the navigation and the body of a page share it.
     Only reads share it; a request that may write asks again each time."""
     if request.method not in ("GET", "HEAD"):
@@ -59,16 +72,21 @@ def request_version(request) -> str:
     return version
 
 
-def cached_read(name: str, *, request, key: object, compute: Callable[[], T]) -> T:
+def cached_read(
+    name: str, *, request, key: object, compute: Callable[[], T], domains: tuple[str, ...] = DOMAINS
+) -> T:
     """`compute()`, or its result from the cache when `name` with `key` was computed for the same
-    person at the same data version within the same minute. `key` must name everything else the
-    result depends on (ids, filters, page); its repr is hashed."""
+    person at the same version of `domains` within the same minute. `key` must name everything else
+    the result depends on (ids, filters, page); its repr is hashed. `domains` must name every domain
+    whose tables `compute` reads."""
     user = request.user
     if not getattr(user, "is_authenticated", False) or in_callers_transaction():
         return compute()
     digest = hashlib.blake2b(repr(key).encode(), digest_size=12).hexdigest()
     minute = int(time.time() // FRESH_SECONDS)
-    cache_key = f"readcache:{name}:{user.pk}:{request_version(request)}:{minute}:{digest}"
+    version = request_version(request)
+    stamp = ".".join(str(version[part]) for part in ("database", *domains))
+    cache_key = f"readcache:{name}:{user.pk}:{'+'.join(domains)}:{stamp}:{minute}:{digest}"
     value = cache.get(cache_key, _MISSING)
     if value is _MISSING:
         value = compute()

@@ -3,6 +3,7 @@ reviews. Nothing here computes a figure of its own: it picks, arranges and chart
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -167,13 +168,16 @@ def incident_section(*, user: AbstractBaseUser, months: int = 12) -> IncidentSec
     )
 
 
-def leadership_dashboard(*, user: AbstractBaseUser) -> Dashboard:
+def leadership_dashboard(
+    *, user: AbstractBaseUser, incidents: Callable[[], IncidentSection | None] | None = None
+) -> Dashboard:
     """Everything the user may see: leadership sees the whole portfolio, a program manager their
-    scopes only (the selectors filter by the user)."""
+    scopes only (the selectors filter by the user). `incidents` gives the incident section when the
+    caller keeps it apart (the page caches it by the incident part of the data version)."""
     return Dashboard(
         title="Leadership dashboard",
         scope=None,
-        incidents=incident_section(user=user),
+        incidents=incidents() if incidents else incident_section(user=user),
         value=value_section(user=user),
         sections=extra_sections(user=user, scope=None),
     )

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from config.errors import DomainError, NotFound
 from measures import permissions
 from measures.choices import ScopeRole
-from readcache.selectors import cached_read
+from readcache.selectors import INCIDENT_DOMAINS, cached_read
 from reporting import dashboards, exports, selectors, services
 from reporting.forms import ScheduleForm
 from reporting.models import ReportKind, RunStatus
@@ -33,13 +33,24 @@ def _dashboard_page(request: HttpRequest, *, key: object, context) -> HttpRespon
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The leadership dashboard over everything the user may see (DESIGN §8)."""
+    """The leadership dashboard over everything the user may see (DESIGN §8). Its incident section,
+    the costliest part, is cached apart and so survives edits to measures."""
     user = request.user
+
+    def incidents():
+        return cached_read(
+            "incident-section",
+            request=request,
+            key=(),
+            compute=lambda: dashboards.incident_section(user=user),
+            domains=INCIDENT_DOMAINS,
+        )
+
     return _dashboard_page(
         request,
         key="leadership",
         context=lambda: {
-            "dashboard": dashboards.leadership_dashboard(user=user),
+            "dashboard": dashboards.leadership_dashboard(user=user, incidents=incidents),
             "memberships": user.memberships.select_related("scope").order_by("scope__path"),
             "is_leadership": permissions.sees_everything(user),
             "currency": settings.VALUEGATE_CURRENCY,

@@ -33,6 +33,7 @@ from incidents.models import (
     VendorEscalation,
 )
 from incidents.policy import policies
+from readcache.selectors import INCIDENT_DOMAINS
 
 
 class ServiceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.CreateModelMixin,
@@ -107,6 +108,7 @@ class IncidentViewSet(CachedReadsMixin, mixins.ListModelMixin, mixins.RetrieveMo
 
     serializer_class = s.IncidentSerializer
     filterset_class = IncidentFilter
+    read_domains = INCIDENT_DOMAINS
     ordering_fields = ["reported_at", "declared_at", "severity", "reference"]
 
     def get_queryset(self):
@@ -416,4 +418,5 @@ class IncidentMetricsView(APIView):
                 "filters": {k: request.query_params.get(k) for k in ("from", "to", "service", "severity")},
                 **selectors.incident_metrics(user=request.user, filters=filters),
             },
+            domains=INCIDENT_DOMAINS,
         )

@@ -52,37 +52,48 @@ COVERED = [
     "reporting_snapshot",
 ]
 
+# The part of the version a table moves (readcache.selectors.DOMAINS): incident metrics depend only
+# on incidents, reviews and people, so edits to measures leave them cached.
+def domain_of(table: str) -> str:
+    if table.startswith("auth_"):
+        return "people"
+    if table.startswith(("incidents_", "reviews_")):
+        return "incidents"
+    return "value"
+
+
 FUNCTIONS = """
 CREATE FUNCTION readcache_note_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     -- Statements that touched no row (an UPDATE matching nothing) leave the version alone.
     IF EXISTS (SELECT 1 FROM changed_rows) THEN
-        INSERT INTO readcache_datachange DEFAULT VALUES;
+        INSERT INTO readcache_datachange (domain) VALUES (TG_ARGV[0]);
     END IF;
     RETURN NULL;
 END $$;
 CREATE FUNCTION readcache_note_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO readcache_datachange DEFAULT VALUES;
+    INSERT INTO readcache_datachange (domain) VALUES (TG_ARGV[0]);
     RETURN NULL;
 END $$;
 """
 
 
 def note_changes_sql(table: str) -> tuple[str, str]:
-    """SQL that makes every write statement on `table` move the data version, and its reverse.
-    PostgreSQL allows a transition table only on a single-event trigger, hence one per event."""
+    """SQL that makes every write statement on `table` move its part of the data version, and its
+    reverse. PostgreSQL allows a transition table only on a single-event trigger, hence one per event."""
     forward, backward = [], []
+    domain = domain_of(table)
     for event, rows in (("INSERT", "NEW"), ("UPDATE", "NEW"), ("DELETE", "OLD")):
         name = f"readcache_{event.lower()}"
         forward.append(
             f"CREATE TRIGGER {name} AFTER {event} ON {table} REFERENCING {rows} TABLE AS changed_rows "
-            "FOR EACH STATEMENT EXECUTE FUNCTION readcache_note_change();"
+            f"FOR EACH STATEMENT EXECUTE FUNCTION readcache_note_change('{domain}');"
         )
         backward.append(f"DROP TRIGGER IF EXISTS {name} ON {table};")
     forward.append(
         f"CREATE TRIGGER readcache_truncate AFTER TRUNCATE ON {table} "
-        "FOR EACH STATEMENT EXECUTE FUNCTION readcache_note_truncate();"
+        f"FOR EACH STATEMENT EXECUTE FUNCTION readcache_note_truncate('{domain}');"
     )
     backward.append(f"DROP TRIGGER IF EXISTS readcache_truncate ON {table};")
     return "\n".join(forward), "\n".join(backward)
@@ -106,13 +117,17 @@ class Migration(migrations.Migration):
     operations = [
         migrations.CreateModel(
             name="DataChange",
-            fields=[("id", models.BigAutoField(primary_key=True, serialize=False))],
+            fields=[
+                ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("domain", models.CharField(max_length=20)),
+            ],
             options={"default_permissions": ()},
         ),
         migrations.CreateModel(
             name="DataChangeTotal",
             fields=[
                 ("id", models.BigAutoField(primary_key=True, serialize=False)),
+                ("domain", models.CharField(max_length=20)),
                 ("n", models.BigIntegerField()),
             ],
             options={"default_permissions": ()},

@@ -3,20 +3,27 @@ computed for them, and the data version moves with every committed write to a co
 
 from __future__ import annotations
 
+import importlib
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from django.apps import apps
+from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.test import Client, RequestFactory
+from django.utils import timezone
 
+from incidents import services as incident_services
+from incidents.choices import RoleKind
 from measures import services
 from measures.models import Measure
 from readcache import selectors as readcache
 from readcache.services import compact_changes
 
 pytestmark = pytest.mark.django_db
+
+initial = importlib.import_module("readcache.migrations.0001_initial")
 
 # Tables of ours that do not move the version, and why (everything else must).
 EXEMPT = {
@@ -40,16 +47,78 @@ def _ours() -> set[str]:
     return tables | {"auth_user", "auth_user_groups", "auth_group"}
 
 
-def test_every_table_shown_on_a_page_moves_the_version():
+def test_every_table_shown_on_a_page_moves_its_part_of_the_version():
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT c.relname, array_agg(t.tgname ORDER BY t.tgname) FROM pg_trigger t "
-            "JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname LIKE 'readcache_%' GROUP BY c.relname"
+            "SELECT c.relname, t.tgname, encode(t.tgargs, 'escape') FROM pg_trigger t "
+            "JOIN pg_class c ON c.oid = t.tgrelid WHERE t.tgname LIKE 'readcache_%'"
         )
-        covered = {table: set(names) for table, names in cursor.fetchall()}
-    events = {"readcache_insert", "readcache_update", "readcache_delete", "readcache_truncate"}
-    missing = sorted(t for t in _ours() - set(EXEMPT) if covered.get(t) != events)
+        rows = cursor.fetchall()
+    covered: dict[str, set] = {}
+    for table, trigger, args in rows:
+        covered.setdefault(table, set()).add((trigger, args.removesuffix("\\000")))
+    missing = []
+    for table in sorted(_ours() - set(EXEMPT)):
+        domain = initial.domain_of(table)
+        expected = {(f"readcache_{event}", domain) for event in ("insert", "update", "delete", "truncate")}
+        if covered.get(table) != expected:
+            missing.append(table)
     assert not missing, f"add the readcache triggers (note_changes_sql) to: {missing}"
+
+
+def test_each_write_moves_only_its_own_part_and_incident_reads_ignore_measures(cast, tree):
+    before = readcache.data_version()
+    measure = _measure(cast, tree)
+    after_measure = readcache.data_version()
+    assert after_measure["value"] > before["value"]
+    assert after_measure["incidents"] == before["incidents"]
+    _incident(cast["mim"])
+    after_incident = readcache.data_version()
+    assert after_incident["incidents"] > after_measure["incidents"]
+    cast["pm"].groups.add(Group.objects.get_or_create(name="Somebody")[0])
+    assert readcache.data_version()["people"] > after_incident["people"]
+    assert measure.pk
+
+
+def _incident(mim):
+    start = timezone.now() - timedelta(hours=3)
+    incident = incident_services.incident_log(
+        by=mim,
+        title="Payments down",
+        severity=2,
+        impact_started_at=start,
+        detected_at=start + timedelta(minutes=5),
+        reported_at=start + timedelta(minutes=10),
+    )
+    incident_services.role_assign(incident=incident, by=mim, role=RoleKind.MIM, user=mim, at=start)
+    return incident_services.incident_declare(incident=incident, by=mim, at=start + timedelta(minutes=20))
+
+
+def _kpi(html: str) -> str:
+    return re.search(r"Major incidents</span><strong>(\d+)</strong>", html).group(1)
+
+
+def test_a_new_incident_shows_at_once_in_metrics_and_on_the_dashboard(cast, tree):
+    client = _client(cast["leader"])
+    _incident(cast["mim"])
+    assert client.get("/api/v1/metrics/incidents/").json()["incident_count"] == 1
+    assert _kpi(client.get("/").content.decode()) == "1"
+    _measure(cast, tree, "Unrelated edit")  # moves the dashboard's value part only
+    assert "Unrelated edit" not in client.get("/api/v1/metrics/incidents/").content.decode()
+    _incident(cast["mim"])
+    assert client.get("/api/v1/metrics/incidents/").json()["incident_count"] == 2
+    assert _kpi(client.get("/").content.decode()) == "2"
+
+
+def test_a_measure_edit_leaves_the_cached_incident_metrics_in_place(
+    cast, tree, django_assert_max_num_queries
+):
+    client = _client(cast["leader"])
+    _incident(cast["mim"])
+    client.get("/api/v1/metrics/incidents/")
+    _measure(cast, tree, "Unrelated edit")
+    with django_assert_max_num_queries(2):  # session user and data version: served, not computed
+        assert client.get("/api/v1/metrics/incidents/").json()["incident_count"] == 1
 
 
 def _measure(cast, tree, title="Faster failover") -> Measure:
