@@ -45,3 +45,18 @@ def test_a_task_round_trips_through_a_real_worker(transactional_db, redis_url, t
         ping.delay(token)
         result = wait_until(lambda: cache.get(f"valuegate:ping:{token}"), what="the worker to run ping")
     assert result == "pong"
+
+
+def test_a_real_worker_folds_the_read_cache_change_rows_and_keeps_the_version(
+    transactional_db, redis_url, tmp_path, cast, tree
+):
+    from config.celery import app
+    from readcache.models import DataChange
+    from readcache.selectors import data_version
+
+    assert DataChange.objects.exists()  # the fixtures' writes
+    before = data_version()
+    with running(worker_args(), process_env(), tmp_path / "worker.log"):
+        app.send_task("readcache.compact_changes")
+        wait_until(lambda: not DataChange.objects.exists(), what="the worker to fold the change rows")
+    assert data_version() == before
