@@ -224,9 +224,8 @@ SPECTACULAR_SETTINGS = {
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
-# Sessions are read from the cache and written through to the database: one query less per page,
-# and with Redis down (ADR 0012) they are read from the database as before.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions stay in the database only (not cached_db): the fail-soft cache of ADR 0012 drops writes
+# while Redis is down, so a logout then would leave the old session readable from the cache later.
 SECURE_REFERRER_POLICY = "same-origin"
 if not DEBUG and env.bool("VALUEGATE_HTTPS", default=False):
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

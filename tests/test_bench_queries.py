@@ -137,21 +137,21 @@ def test_incident_endpoints_constant(cast, clients, computed):
 
 
 def test_a_cached_read_costs_a_fixed_handful_of_queries(cast, tree, clients, settings):
-    """Served from the read cache: the signed-in user (pages; the session comes from the cache) and
-    the data version, read once per request. Nothing else: whether the reader may see the scope,
+    """Served from the read cache: the session and its user (pages; the API is authenticated by the
+    test client here) and the data version, read once per request. Nothing else: whether the reader may see the scope,
     measure or incident was decided when the entry was computed for them at this version."""
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     first, *_ = add_measures(cast, tree, 3)
     incident = add_incident(cast["mim"], 3)
     urls = {
-        "list page": ("page", f"/measures/?scope={tree.program.pk}", 2),
+        "list page": ("page", f"/measures/?scope={tree.program.pk}", 3),
         "list api": ("api", f"/api/v1/measures/?page_size=50&scope={tree.program.pk}", 1),
-        "detail page": ("page", f"/measures/{first.pk}/", 2),
+        "detail page": ("page", f"/measures/{first.pk}/", 3),
         "detail api": ("api", f"/api/v1/measures/{first.pk}/", 1),
         "scope figures api": ("api", f"/api/v1/scopes/{tree.program.pk}/figures/", 1),
-        "scope dashboard": ("page", f"/dashboard/scopes/{tree.program.pk}/", 2),
-        "leadership dashboard": ("page", "/", 2),
-        "incident page": ("page", f"/incidents/{incident.pk}/", 2),
+        "scope dashboard": ("page", f"/dashboard/scopes/{tree.program.pk}/", 3),
+        "leadership dashboard": ("page", "/", 3),
+        "incident page": ("page", f"/incidents/{incident.pk}/", 3),
         "incident api": ("api", f"/api/v1/incidents/{incident.pk}/", 1),
         "incident metrics api": ("api", "/api/v1/metrics/incidents/", 1),
     }
