@@ -1,25 +1,25 @@
-"""Pages whose body comes from the read cache (ADR 0014).
+"""Pages served whole from the read cache (ADR 0014).
 
-A cached page template extends `base_template` (default "base.html"). To fill the cache the view's
-template is rendered over "blocks_only.html", which prints just its title, breadcrumbs and content
-blocks; each request then puts those into the real layout — its own navigation, messages and CSRF
-token. Forms in the body are rendered with a placeholder token, replaced by the requester's own."""
+The page is rendered once per person, data version, minute and URL, with two holes that differ per
+request: the CSRF token (every form, and htmx's header, carry a placeholder replaced by the reader's
+own token) and the flash messages (rendered into the hole when the request has any). Navigation,
+the signed-in name and the current section depend only on the person, the data and the URL, all of
+which are in the key."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib.messages import get_messages
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
-from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from readcache.selectors import DOMAINS, cached_read
 
-BLOCKS = ("title", "breadcrumbs", "content")
-SEPARATOR = "<!--valuegate:block-->"  # user text cannot contain it: "<" is escaped
 CSRF_PLACEHOLDER = "valuegate-csrf-placeholder"
+MESSAGES_HOLE = "<!--valuegate:messages-->"  # user text cannot contain it: "<" is escaped
 
 
 def render_cached(
@@ -31,20 +31,22 @@ def render_cached(
     key: object = (),
     domains: tuple[str, ...] = DOMAINS,
 ) -> HttpResponse:
-    """`render(request, template, context())`, with the page body computed at most once per person,
-    data version and minute. `key` names what the page shows besides the query string (its id);
-    `domains` every part of the data version the page's body reads (readcache.selectors)."""
+    """`render(request, template, context())`, computed at most once per person, data version,
+    minute and URL. `key` names what the page shows besides its path and query string; `domains`
+    every part of the data version the page reads, navigation included (readcache.selectors)."""
 
-    def blocks() -> list[str]:
-        values = {**context(), "base_template": "blocks_only.html", "csrf_token": CSRF_PLACEHOLDER}
-        return render_to_string(template, values, request).split(SEPARATOR)
+    def page() -> str:
+        hole = mark_safe(MESSAGES_HOLE)  # noqa: S308 (a constant of ours)
+        holes = {"csrf_token": CSRF_PLACEHOLDER, "messages_hole": hole}
+        return render_to_string(template, {**context(), **holes}, request)
 
-    parts = cached_read(
-        name, request=request, key=(key, sorted(request.GET.lists())), compute=blocks, domains=domains
+    html = cached_read(
+        name,
+        request=request,
+        key=(request.path, sorted(request.GET.lists()), key),
+        compute=page,
+        domains=domains,
     )
-    token = get_token(request)
-    filled = {
-        f"cached_{block}": mark_safe(part.replace(CSRF_PLACEHOLDER, token))  # noqa: S308 — rendered by our templates
-        for block, part in zip(BLOCKS, parts, strict=True)
-    }
-    return render(request, "cached_page.html", filled)
+    messages = get_messages(request)
+    flashed = render_to_string("partials/_messages.html", {"messages": messages}) if messages else ""
+    return HttpResponse(html.replace(CSRF_PLACEHOLDER, get_token(request)).replace(MESSAGES_HOLE, flashed))

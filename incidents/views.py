@@ -43,7 +43,6 @@ from incidents.models import (
     VendorEscalation,
 )
 from incidents.policy import policies
-from readcache.selectors import INCIDENT_DOMAINS
 
 
 def _incident(request: HttpRequest, pk: int) -> Incident:
@@ -218,7 +217,6 @@ def incident_detail(request: HttpRequest, pk: int) -> HttpResponse:
         template="incidents/detail.html",
         context=lambda: _detail_context(request, pk),
         key=pk,
-        domains=INCIDENT_DOMAINS,
     )
 
 

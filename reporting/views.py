@@ -5,11 +5,11 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from config.errors import DomainError, NotFound
+from config.pages import render_cached
 from measures import permissions
 from measures.choices import ScopeRole
 from readcache.selectors import INCIDENT_DOMAINS, cached_read
@@ -18,23 +18,11 @@ from reporting.forms import ScheduleForm
 from reporting.models import ReportKind, RunStatus
 
 
-def _dashboard_page(request: HttpRequest, *, key: object, context) -> HttpResponse:
-    """A dashboard page whose title and body come from the read cache (ADR 0014): figures move with
-    the next write, time-driven ones within a minute; the body says when it was computed. `context()`
-    may raise Http404; nothing is cached then."""
-
-    def compute() -> tuple[str, str]:
-        values = context()
-        return values["dashboard"].title, render_to_string("reporting/_dashboard_body.html", values)
-
-    title, body = cached_read("dashboard", request=request, key=key, compute=compute)
-    return render(request, "reporting/dashboard.html", {"title": title, "body": body})
-
-
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The leadership dashboard over everything the user may see (DESIGN §8). Its incident section,
-    the costliest part, is cached apart and so survives edits to measures."""
+    """The leadership dashboard over everything the user may see (DESIGN §8), from the read cache
+    (ADR 0014). Its incident section, the costliest part, is cached apart by the incident part of
+    the data version, so it survives edits to measures."""
     user = request.user
 
     def incidents():
@@ -46,9 +34,10 @@ def home(request: HttpRequest) -> HttpResponse:
             domains=INCIDENT_DOMAINS,
         )
 
-    return _dashboard_page(
+    return render_cached(
         request,
-        key="leadership",
+        "leadership-dashboard",
+        template="reporting/dashboard.html",
         context=lambda: {
             "dashboard": dashboards.leadership_dashboard(user=user, incidents=incidents),
             "memberships": user.memberships.select_related("scope").order_by("scope__path"),
@@ -66,7 +55,7 @@ def scope_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
             raise Http404("No such scope, or it lies outside your scopes.")
         return {"dashboard": dashboards.scope_dashboard(user=request.user, scope=scope)}
 
-    return _dashboard_page(request, key=("scope", pk), context=context)
+    return render_cached(request, "scope-dashboard", template="reporting/dashboard.html", context=context)
 
 
 @login_required
