@@ -5,21 +5,19 @@ from __future__ import annotations
 
 import importlib
 import re
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group
 from django.db import connection, transaction
 from django.test import Client, RequestFactory
-from django.utils import timezone
 
-from incidents import services as incident_services
-from incidents.choices import RoleKind
 from measures import services
 from measures.models import Measure
 from readcache import selectors as readcache
 from readcache.services import compact_changes
+from tests.test_bench_queries import add_incident
 
 pytestmark = pytest.mark.django_db
 
@@ -72,26 +70,12 @@ def test_each_write_moves_only_its_own_part_and_incident_reads_ignore_measures(c
     after_measure = readcache.data_version()
     assert after_measure["value"] > before["value"]
     assert after_measure["incidents"] == before["incidents"]
-    _incident(cast["mim"])
+    add_incident(cast["mim"], 0)
     after_incident = readcache.data_version()
     assert after_incident["incidents"] > after_measure["incidents"]
     cast["pm"].groups.add(Group.objects.get_or_create(name="Somebody")[0])
     assert readcache.data_version()["people"] > after_incident["people"]
     assert measure.pk
-
-
-def _incident(mim):
-    start = timezone.now() - timedelta(hours=3)
-    incident = incident_services.incident_log(
-        by=mim,
-        title="Payments down",
-        severity=2,
-        impact_started_at=start,
-        detected_at=start + timedelta(minutes=5),
-        reported_at=start + timedelta(minutes=10),
-    )
-    incident_services.role_assign(incident=incident, by=mim, role=RoleKind.MIM, user=mim, at=start)
-    return incident_services.incident_declare(incident=incident, by=mim, at=start + timedelta(minutes=20))
 
 
 def _kpi(html: str) -> str:
@@ -100,12 +84,12 @@ def _kpi(html: str) -> str:
 
 def test_a_new_incident_shows_at_once_in_metrics_and_on_the_dashboard(cast, tree):
     client = _client(cast["leader"])
-    _incident(cast["mim"])
+    add_incident(cast["mim"], 0)
     assert client.get("/api/v1/metrics/incidents/").json()["incident_count"] == 1
     assert _kpi(client.get("/").content.decode()) == "1"
     _measure(cast, tree, "Unrelated edit")  # moves the dashboard's value part only
     assert "Unrelated edit" not in client.get("/api/v1/metrics/incidents/").content.decode()
-    _incident(cast["mim"])
+    add_incident(cast["mim"], 0)
     assert client.get("/api/v1/metrics/incidents/").json()["incident_count"] == 2
     assert _kpi(client.get("/").content.decode()) == "2"
 
@@ -114,7 +98,7 @@ def test_a_measure_edit_leaves_the_cached_incident_metrics_in_place(
     cast, tree, django_assert_max_num_queries
 ):
     client = _client(cast["leader"])
-    _incident(cast["mim"])
+    add_incident(cast["mim"], 0)
     client.get("/api/v1/metrics/incidents/")
     _measure(cast, tree, "Unrelated edit")
     with django_assert_max_num_queries(3):  # session, user and data version: served, not computed
