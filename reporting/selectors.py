@@ -19,8 +19,40 @@ def report_run_list(*, user: AbstractBaseUser) -> QuerySet[ReportRun]:
 
 
 # The appendix lists the largest measures by plan; the rest are counted and left to the CSV export.
-# WeasyPrint spends ~10 ms per appendix line (measured on the bench pack): 100 lines are 3 pages.
-APPENDIX_LIMIT = 100
+# It is printed as a fixed-width listing: WeasyPrint lays out a preformatted line ~15x faster than a
+# table row of 11 cells (~0.4 ms against ~6 ms per measure on the bench pack).
+APPENDIX_LIMIT = 500
+APPENDIX_TITLE_WIDTH = 44
+_MONEY_COLUMNS = (
+    ("Plan rec.", lambda r: r.plan.recurring),
+    ("Plan 1-time", lambda r: r.plan.one_time),
+    ("Est. rec.", lambda r: r.estimate.recurring),
+    ("Est. 1-time", lambda r: r.estimate.one_time),
+    ("Run rate", lambda r: r.run_rate),
+    ("Planned RR", lambda r: r.planned_run_rate),
+    ("Validated", lambda r: r.actual.recurring),
+)
+
+
+def appendix_listing(rows) -> list[str]:
+    """The appendix as fixed-width lines, a header first: code, title (wrapped onto continuation
+    lines, nothing cut), DoI, both lights and seven money columns right-aligned in whole units."""
+    import textwrap
+
+    def line(code: str, title: str, doi: str, impl: str, pot: str, money: list[str]) -> str:
+        cells = [f"{code:<10}", f"{title:<{APPENDIX_TITLE_WIDTH}}", f"{doi:>3}", f"{impl:<6}", f"{pot:<6}"]
+        return " ".join(cells + [f"{value:>12}" for value in money]).rstrip()
+
+    lines = [line("Measure", "Title", "DoI", "Impl.", "Pot.", [name for name, _ in _MONEY_COLUMNS])]
+    for row in rows:
+        note = {"on_hold": " · on hold", "cancelled": " · cancelled"}.get(row.stage, "")
+        title = textwrap.wrap(f"{row.title}{note}", APPENDIX_TITLE_WIDTH) or [""]
+        money = [f"{value(row):,.0f}" for _, value in _MONEY_COLUMNS]
+        lines.append(
+            line(row.code, title[0], str(row.doi), row.implementation.status, row.potential.status, money)
+        )
+        lines.extend(line("", rest, "", "", "", [""] * len(money)) for rest in title[1:])
+    return lines
 
 
 def steering_pack_context(*, scope: Scope) -> dict:
@@ -44,7 +76,7 @@ def steering_pack_context(*, scope: Scope) -> dict:
         "value": dashboards.value_section(user=reader, scope=scope),
         "incidents": dashboards.incident_section(user=reader),
         "extra_sections": dashboards.extra_sections(user=reader, scope=scope),
-        "appendix": appendix[:APPENDIX_LIMIT],
+        "appendix": appendix_listing(appendix[:APPENDIX_LIMIT]),
         "appendix_omitted": max(0, len(appendix) - APPENDIX_LIMIT),
         "currency": settings.VALUEGATE_CURRENCY,
     }

@@ -157,3 +157,27 @@ def test_pir_report_prints_sections_factors_and_actions(cast, settings, tmp_path
     assert review.incident.reference in text
     assert "Contributing factors" in text and review.factors.first().category.name in text
     assert "Blameless review" in text
+
+
+def test_the_steering_pack_appendix_lists_every_measure_with_its_whole_title_and_figures(
+    api, cast, tree, settings, tmp_path
+):
+    from measures import services as measure_services
+
+    settings.MEDIA_ROOT = tmp_path
+    long_title = "Automate the failover runbook of the payment gateway across both data centres"
+    measure = measure_services.measure_create(
+        by=cast["pm"], title=long_title, objective="Less downtime.", package=tree.package, owner=cast["owner"]
+    )
+    measure_services.effect_line_create(
+        measure=measure, by=cast["owner"], account="pl_cost", annual_potential=1000
+    )
+    run = services.report_run_request(
+        kind="steering_pack", parameters={"scope": tree.program.pk}, by=cast["pm"]
+    )
+    text = _pdf_text(ReportRun.objects.get(pk=run.pk))
+    appendix = text[text.index("Appendix: measures by plan") :]
+    assert measure.code in appendix
+    assert "Automate the failover runbook of the payment" in appendix  # first line of the title
+    assert "gateway across both data centres" in appendix  # its continuation, nothing cut
+    assert "Plan rec." in appendix and "Validated" in appendix
