@@ -3,6 +3,8 @@ measures, incidents and reviews; nothing here recomputes them."""
 
 from __future__ import annotations
 
+import textwrap
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
@@ -37,7 +39,6 @@ _MONEY_COLUMNS = (
 def appendix_listing(rows) -> list[str]:
     """The appendix as fixed-width lines, a header first: code, title (wrapped onto continuation
     lines, nothing cut), DoI, both lights and seven money columns right-aligned in whole units."""
-    import textwrap
 
     def line(code: str, title: str, doi: str, impl: str, pot: str, money: list[str]) -> str:
         cells = [f"{code:<10}", f"{title:<{APPENDIX_TITLE_WIDTH}}", f"{doi:>3}", f"{impl:<6}", f"{pot:<6}"]
