@@ -40,16 +40,14 @@ def cached_response(
         renderer.format,
         key,
     )
-    if not isinstance(renderer, JSONRenderer):
-        return Response(cached_read(name, request=request, key=full_key, compute=compute, domains=domains))
-    body = cached_read(
-        name,
-        request=request,
-        key=full_key,
-        compute=lambda: renderer.render(compute(), request.accepted_media_type, {"request": request}),
-        domains=domains,
-    )
-    return HttpResponse(body, content_type=renderer.media_type)
+    as_json = isinstance(renderer, JSONRenderer)
+
+    def produce():
+        data = compute()
+        return renderer.render(data, request.accepted_media_type, {"request": request}) if as_json else data
+
+    value = cached_read(name, request=request, key=full_key, compute=produce, domains=domains)
+    return HttpResponse(value, content_type=renderer.media_type) if as_json else Response(value)
 
 
 class CachedReadsMixin:

@@ -2,8 +2,9 @@
 
 Every statement that writes a covered table appends one `DataChange` row (a PostgreSQL trigger, so
 bulk loads, admin edits and raw SQL count too). The version is the number of such rows ever
-committed, counted apart per domain: `DataChangeTotal` holds the compacted part, `DataChange` the rest. Appending, rather than
-incrementing one counter row, keeps concurrent writers from queueing on a row lock."""
+committed, counted apart per domain: `DataChangeTotal` holds the compacted part, `DataChange` the
+rest. Appending, rather than incrementing one counter row, keeps concurrent writers from queueing
+on a row lock."""
 
 from django.db import models
 

@@ -14,7 +14,7 @@ GROUP BY domain
 
 
 def compact_changes() -> None:
-    """Fold the appended change rows into one total per domain; the version stays what it was. Writers are
-    never blocked: they only append rows this statement does not see."""
+    """Fold the appended change rows into one total per domain; the version stays what it was.
+    Writers are never blocked: they only append rows this statement does not see."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_COMPACT_SQL)

@@ -9,6 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
 from measures import permissions
+from measures.choices import Stage
 from measures.models import Scope
 from reporting.models import ReportRun
 
@@ -46,7 +47,7 @@ def appendix_listing(rows) -> list[str]:
 
     lines = [line("Measure", "Title", "DoI", "Impl.", "Pot.", [name for name, _ in _MONEY_COLUMNS])]
     for row in rows:
-        note = {"on_hold": " · on hold", "cancelled": " · cancelled"}.get(row.stage, "")
+        note = {Stage.ON_HOLD: " · on hold", Stage.CANCELLED: " · cancelled"}.get(row.stage, "")
         title = textwrap.wrap(f"{row.title}{note}", APPENDIX_TITLE_WIDTH) or [""]
         money = [f"{value(row):,.0f}" for _, value in _MONEY_COLUMNS]
         lines.append(

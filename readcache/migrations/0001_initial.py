@@ -1,13 +1,13 @@
 """The data version of ADR 0014: tables, the trigger function and a trigger set on every covered table.
 
 A table added later must get the same triggers in its own migration (`note_changes_sql(table)`);
-tests/readcache/test_data_version.py fails for a table of ours that has none and is not exempt."""
+tests/readcache/test_read_cache.py fails for a table of ours that has none and is not exempt."""
 
 from django.db import migrations, models
 
-# Tables whose rows show on a cached read. Exempt (see tests/readcache/test_data_version.py): the
-# pghistory event tables and the audit log (written only beside a covered table), the stored figure
-# rows of ADR 0013 (rewritten by reads; they follow covered tables), sessions and lockout records.
+# Tables whose rows show on a cached read. Exempt (see tests/readcache/test_read_cache.py): the
+# pghistory event tables and the audit log (written only beside a covered table), and the stored
+# figure rows of ADR 0013 (rewritten by reads; they follow covered tables).
 COVERED = [
     "auth_user",
     "auth_user_groups",
