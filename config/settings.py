@@ -256,6 +256,10 @@ LOGGING = {
 # --- Valuegate domain settings -----------------------------------------------------------------
 VALUEGATE_CURRENCY = env.str("VALUEGATE_CURRENCY", default="EUR")
 VALUEGATE_FISCAL_YEAR_START = env.int("VALUEGATE_FISCAL_YEAR_START", default=1)
+# Effect values are accepted for months of the fiscal horizon: from the start of the fiscal year this
+# many years back to the end of the fiscal year this many years ahead (DESIGN §5.2, ADR 0016).
+VALUEGATE_HORIZON_YEARS_BACK = env.int("VALUEGATE_HORIZON_YEARS_BACK", default=5)
+VALUEGATE_HORIZON_YEARS_AHEAD = env.int("VALUEGATE_HORIZON_YEARS_AHEAD", default=10)
 VALUEGATE_CLOSURE_WINDOW_MONTHS = env.int("VALUEGATE_CLOSURE_WINDOW_MONTHS", default=3)
 
 # --- Reporting ---------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 from measures.models.around import Comment, Dependency, Document, Milestone, Risk
-from measures.models.audit import AuditEntry
+from measures.models.audit import AuditCheckpoint, AuditEntry
 from measures.models.effects import EffectLine
 from measures.models.figures import FigureBasis, FigureDirty, FigureRow, ScopeFigureRow
 from measures.models.gates import GateApproval, GateRequest
@@ -10,6 +10,7 @@ from measures.models.values import EffectValue, PlanVersion, PlanVersionValue, R
 
 __all__ = [
     "GATE_TRANSITIONS",
+    "AuditCheckpoint",
     "AuditEntry",
     "Comment",
     "Dependency",

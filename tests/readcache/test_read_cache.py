@@ -28,6 +28,7 @@ EXEMPT = {
     "readcache_datachange": "the version's own rows",
     "readcache_datachangetotal": "the version's own rows",
     "measures_auditentry": "written only beside a covered table, in the same transaction",
+    "measures_auditcheckpoint": "the audit log's anchor (ADR 0015), shown on no page",
     "measures_figurerow": "stored figures (ADR 0013), rewritten by reads; they follow covered tables",
     "measures_scopefigurerow": "stored figures (ADR 0013), rewritten by reads",
     "measures_figuredirty": "marks written by the figure triggers of covered tables",
