@@ -17,6 +17,8 @@ if not SECRET_KEY:
         raise environ.ImproperlyConfigured("SECRET_KEY must be set in production.")
     # Development and test only: a fixed key so sessions survive restarts of `demo`.
     SECRET_KEY = "valuegate-development-key-not-for-production-" + "x" * 20  # noqa: S105
+# Earlier keys, newest first: sessions signed and audit checkpoints keyed with them still verify.
+SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 

@@ -39,11 +39,17 @@ class MeasureForm(forms.Form):
     )
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, user, **kwargs):
+    def __init__(self, *args, user, measure: Measure | None = None, **kwargs):
+        if measure is not None:
+            kwargs.setdefault("initial", self.initial_for(measure))
         super().__init__(*args, **kwargs)
         self.fields["package"].queryset = permissions.visible_scopes(user).filter(kind=ScopeKind.PACKAGE)
         for name in ("owner", "sponsor", "controller"):
             self.fields[name].queryset = _people()
+        if measure is not None and not permissions.can_assign_people(user, measure.package):
+            for name in ("package", "owner", "sponsor", "controller"):
+                self.fields[name].disabled = True
+                self.fields[name].help_text = "Changed by a program manager of the scope."
 
     @classmethod
     def initial_for(cls, measure: Measure) -> dict:
@@ -89,13 +95,28 @@ class RiskForm(forms.Form):
     mitigation = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class AmountFormField(forms.DecimalField):
+    """An amount typed into a page: the services' rule (`parse_amount`) before Django's Decimal."""
+
+    def to_python(self, value):
+        from config.errors import InvalidInput
+        from measures.services.effects import parse_amount
+
+        if value in self.empty_values or (isinstance(value, str) and not value.strip()):
+            return None
+        try:
+            return parse_amount(value)
+        except InvalidInput as exc:
+            raise forms.ValidationError(exc.details["amount"][0], code="invalid") from exc
+
+
 class EffectLineForm(forms.Form):
     account = forms.ChoiceField(choices=[])
     recurrence = forms.ChoiceField(choices=Recurrence.choices)
     nature = forms.ChoiceField(choices=Nature.choices)
     hardness = forms.ChoiceField(choices=Hardness.choices)
-    annual_potential = forms.DecimalField(max_digits=16, decimal_places=2, required=False, min_value=0)
-    baseline_value = forms.DecimalField(max_digits=16, decimal_places=2, required=False)
+    annual_potential = AmountFormField(max_digits=16, decimal_places=2, required=False, min_value=0)
+    baseline_value = AmountFormField(max_digits=16, decimal_places=2, required=False)
     baseline_definition = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def __init__(self, *args, **kwargs):

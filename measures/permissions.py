@@ -173,6 +173,25 @@ def can_edit_measure(user: AnyUser, measure) -> bool:
     return bool(user.is_authenticated and measure.owner_id == user.pk)
 
 
+# DESIGN §4/§5.1: the roles in the measure's scope that fit each of its people.
+PEOPLE_ROLES = {
+    "owner": (ScopeRole.CONTRIBUTOR, ScopeRole.PROGRAM_MANAGER),
+    "sponsor": (ScopeRole.CONTRIBUTOR, ScopeRole.PROGRAM_MANAGER, ScopeRole.CONTROLLER),
+    "controller": (ScopeRole.CONTROLLER,),
+}
+
+
+def fits_measure_role(user: AnyUser, package: Scope, person: str) -> bool:
+    """Whether `user` holds a role in `package` (or above) that fits the measure's `person` field."""
+    return has_scope_role(user, package, *PEOPLE_ROLES[person])
+
+
+def can_assign_people(user: AnyUser, package: Scope) -> bool:
+    """DESIGN §5.1: owner, sponsor and controller are changed by a program manager of the scope or
+    an admin, never by the people themselves."""
+    return is_admin(user) or has_scope_role(user, package, ScopeRole.PROGRAM_MANAGER)
+
+
 def can_request_gate(user: AnyUser, measure) -> bool:
     """The owner, the sponsor or a program manager of the scope asks for the next gate."""
     if has_scope_role(user, measure.package, ScopeRole.PROGRAM_MANAGER):
@@ -196,7 +215,11 @@ def approver_roles(user: AnyUser, measure) -> set[str]:
     from measures.choices import ApproverRole
 
     roles = set()
-    if user.is_authenticated and measure.sponsor_id == user.pk:
+    if (
+        user.is_authenticated
+        and measure.sponsor_id == user.pk
+        and fits_measure_role(user, measure.package, "sponsor")
+    ):
         roles.add(ApproverRole.SPONSOR.value)
     held = roles_in_scope(user, measure.package)
     if ScopeRole.PROGRAM_MANAGER in held:

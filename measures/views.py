@@ -231,7 +231,7 @@ def measure_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not permissions.can_edit_measure(request.user, measure):
         raise PermissionDenied(permissions.EDIT_REFUSAL)
     if request.method == "POST":
-        form = forms.MeasureForm(request.POST, user=request.user)
+        form = forms.MeasureForm(request.POST, user=request.user, measure=measure)
         if form.is_valid():
             values = dict(form.cleaned_data)
             version = values.pop("version")
@@ -243,7 +243,7 @@ def measure_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 messages.success(request, "Saved.")
                 return redirect("measures:detail", pk=measure.pk)
     else:
-        form = forms.MeasureForm(initial=forms.MeasureForm.initial_for(measure), user=request.user)
+        form = forms.MeasureForm(user=request.user, measure=measure)
     return render(request, "measures/measure_form.html", {"form": form, "measure": measure})
 
 

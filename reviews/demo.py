@@ -4,8 +4,9 @@ taxonomy, ~45 actions (some overdue), 15 governed by measures at DoI 0–5 (8 pr
 measures, 7 linked to existing ones), one proved ineffective
 by a repeat. Idempotent: an incident whose PIR already has content is left alone.
 
-`manage.py demo` loads everything in one transaction, so the PIRs the `incident_restored` signal
-would open arrive only after commit; this loader opens them itself (the signal then finds them).
+The PIRs are opened by the `incident_restored` signal inside each restoration; this loader opens
+them again (idempotent) to find them. A validated incident older than a day gets a settled PIR and
+is then closed here: closing needs the settled PIR, which the incidents demo cannot write.
 As the measures demo does for gates, past sign-off times are written back to when they happened.
 """
 
@@ -117,10 +118,23 @@ def _holder(incident: Incident, role: str):
     return row.user if row else None
 
 
+def _to_close(incident: Incident) -> bool:
+    """Validated more than a day ago: the incidents demo would have closed it by now."""
+    return incident.state == IncidentState.VALIDATED and incident.validated_at < timezone.now() - timedelta(
+        days=1
+    )
+
+
+def _close(incident: Incident, by, rng) -> None:
+    if _to_close(incident):
+        closed = incident.validated_at + timedelta(minutes=rng.randint(60, 1440))
+        incident_services.incident_close(incident=incident, by=by, at=closed)
+
+
 def _target_state(incident: Incident, number: int) -> str:
     """Closed incidents need a settled PIR (a later edit may reopen it as revision 2); open ones
     show the earlier states."""
-    if incident.state == IncidentState.CLOSED:
+    if incident.state == IncidentState.CLOSED or _to_close(incident):
         cycle = [ReviewState.PUBLISHED, ReviewState.APPROVED, ReviewState.PUBLISHED, "revised", ReviewState.PUBLISHED,
                  "revising", ReviewState.PUBLISHED, ReviewState.WAIVED]  # fmt: skip
         return cycle[number % len(cycle)]
@@ -150,6 +164,7 @@ def _build(review: Review, incident: Incident, number: int, people: dict, rng, c
             review=review, by=people["mim"], reason="Duplicate of a reviewed incident with the same cause."
         )
         _backdate(review, incident, rng)
+        _close(incident, mim, rng)
         return
     categories, package_name = FACTORS.get(service.name, (["unknown"], "Major incident process"))
     services.review_update(review=review, by=writer, **_sections(incident, service))
@@ -181,6 +196,7 @@ def _build(review: Review, incident: Incident, number: int, people: dict, rng, c
     if target != ReviewState.APPROVED:
         services.review_publish(review=review, by=writer)
     _backdate(review, incident, rng)
+    _close(incident, mim, rng)
     if target in ("revised", "revising"):
         # An edit after publication opens revision 2; "revised" is signed off and published again.
         lessons = (
@@ -228,12 +244,16 @@ def _action(review, incident, writer, kind, title, text, index, number, people, 
         people["mim2"],
     ]
     due = timezone.localdate(incident.restored_at) + timedelta(days=30 + 20 * index)
+    promote = index == 0 and package is not None and counter["promoted"] < len(PROMOTE_DOI)
+    # A promoted action's owner owns the measure too, so it is a contributor distinct from the
+    # sponsor (ADR 0016).
+    owner = people["owner"] if promote else owners[(number + index) % len(owners)]
     action = services.action_create(
-        review=review, by=writer, kind=kind, title=title, description=text, owner=owners[(number + index) % len(owners)],
+        review=review, by=writer, kind=kind, title=title, description=text, owner=owner,
         due_date=due, priority=[Priority.HIGH, Priority.MEDIUM, Priority.CRITICAL, Priority.LOW][(number + index) % 4],
     )  # fmt: skip
     counter["actions"] += 1
-    if index == 0 and package is not None and counter["promoted"] < len(PROMOTE_DOI):
+    if promote:
         _promote(action, package, people, counter)
         return
     if index == 1 and counter["linked"] < len(LINK_STAGES) and _link(action, people, counter):

@@ -4,10 +4,28 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from config.errors import InvalidInput
 from measures.choices import LIGHTS, RebaselineState, Series, ValidationState
 from measures.models import EffectLine, EffectValue, PlanVersion, RebaselineRequest
+from measures.services.effects import parse_amount
 
 MONEY = {"max_digits": 18, "decimal_places": 2}
+
+
+class AmountField(serializers.DecimalField):
+    """An amount typed by a client: the services' rule (`parse_amount`: ASCII digits, finite, in
+    range) applies before DRF's Decimal, which would also read "١٢٣" or "1_000"."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**{**MONEY, **kwargs})
+
+    def to_internal_value(self, data):
+        if self.allow_null and isinstance(data, str) and not data.strip():
+            return None
+        try:
+            return parse_amount(data)
+        except InvalidInput as exc:
+            raise serializers.ValidationError(exc.details["amount"]) from exc
 
 
 class EffectValueSerializer(serializers.ModelSerializer):
@@ -40,17 +58,17 @@ class EffectValueCreateSerializer(serializers.Serializer):
     line = serializers.PrimaryKeyRelatedField(queryset=EffectLine.objects.all())
     month = serializers.CharField(help_text="YYYY-MM or YYYY-MM-01.")
     series = serializers.ChoiceField(choices=Series.choices)
-    amount = serializers.DecimalField(**MONEY)
+    amount = AmountField()
 
 
 class EffectValueUpdateSerializer(serializers.Serializer):
-    amount = serializers.DecimalField(**MONEY)
+    amount = AmountField()
 
 
 class GridCellSerializer(serializers.Serializer):
     line = serializers.IntegerField()
     month = serializers.CharField(help_text="YYYY-MM or YYYY-MM-01.")
-    amount = serializers.DecimalField(**MONEY, allow_null=True, help_text="null removes the value.")
+    amount = AmountField(allow_null=True, help_text="null removes the value.")
 
 
 class EffectGridSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from measures import permissions, selectors
+from measures.api.effects_serializers import AmountField
 from measures.choices import LIGHTS, ScopeKind, ScopeRole, Stage
 from measures.models import (
     AuditEntry,
@@ -328,6 +329,8 @@ class MeasurePartSerializer(serializers.ModelSerializer):
 
 class EffectLineSerializer(MeasurePartSerializer):
     account = serializers.CharField(help_text="A code of the account chart (VALUEGATE_EFFECT_ACCOUNTS).")
+    annual_potential = AmountField(max_digits=16, required=False, allow_null=True)
+    baseline_value = AmountField(max_digits=16, required=False, allow_null=True)
 
     class Meta:
         model = EffectLine

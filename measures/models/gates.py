@@ -18,6 +18,10 @@ class GateRequest(models.Model):
         max_length=20, choices=GateRequestState.choices, default=GateRequestState.PENDING
     )
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Who owned the measure when the request was made: neither they nor the requester may approve.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     requested_at = models.DateTimeField(auto_now_add=True)
     comment = models.TextField(blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)

@@ -8,6 +8,7 @@ readable and two versions can be compared without replaying history.
 from __future__ import annotations
 
 import pghistory
+import pgtrigger
 from django.conf import settings
 from django.db import models
 
@@ -18,9 +19,10 @@ from measures.choices import RebaselineState, Series, ValidationState
 class EffectValue(models.Model):
     """One amount of one effect line in one month (stored as the first day) and one series."""
 
-    line = models.ForeignKey("measures.EffectLine", on_delete=models.CASCADE, related_name="values")
+    # PROTECT: a value disappears only through a service that audits it, never with its line.
+    line = models.ForeignKey("measures.EffectLine", on_delete=models.PROTECT, related_name="values")
     # Denormalised from the line so that roll-ups filter and group without another join.
-    measure = models.ForeignKey("measures.Measure", on_delete=models.CASCADE, related_name="effect_values")
+    measure = models.ForeignKey("measures.Measure", on_delete=models.PROTECT, related_name="effect_values")
     month = models.DateField(help_text="First day of the month.")
     series = models.CharField(max_length=10, choices=Series.choices)
     amount = models.DecimalField(max_digits=16, decimal_places=2)
@@ -51,6 +53,15 @@ class EffectValue(models.Model):
                 name="effect_value_state_only_on_actuals",
             ),
         ]
+        triggers = [
+            # DESIGN §5.1: a validated actual is final; not even SQL outside the services removes
+            # or changes it (ADR 0016).
+            pgtrigger.Protect(
+                name="validated_actual_final",
+                operation=pgtrigger.Update | pgtrigger.Delete,
+                condition=pgtrigger.Q(old__validation_state="validated"),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_series_display()} {self.month:%Y-%m} {self.amount}"
@@ -59,7 +70,7 @@ class EffectValue(models.Model):
 class PlanVersion(models.Model):
     """A numbered, read-only copy of a measure's plan: 1 is the baseline frozen at DoI 3."""
 
-    measure = models.ForeignKey("measures.Measure", on_delete=models.CASCADE, related_name="plan_versions")
+    measure = models.ForeignKey("measures.Measure", on_delete=models.PROTECT, related_name="plan_versions")
     number = models.PositiveIntegerField()
     reason = models.TextField(blank=True)
     created_by = models.ForeignKey(
@@ -72,14 +83,15 @@ class PlanVersion(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["measure", "number"], name="plan_version_number_unique"),
         ]
+        triggers = [pgtrigger.Protect(name="frozen", operation=pgtrigger.Update | pgtrigger.Delete)]
 
     def __str__(self) -> str:
         return f"Plan version {self.number} of {self.measure_id}"
 
 
 class PlanVersionValue(models.Model):
-    version = models.ForeignKey(PlanVersion, on_delete=models.CASCADE, related_name="values")
-    line = models.ForeignKey("measures.EffectLine", on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(PlanVersion, on_delete=models.PROTECT, related_name="values")
+    line = models.ForeignKey("measures.EffectLine", on_delete=models.PROTECT, related_name="+")
     month = models.DateField()
     amount = models.DecimalField(max_digits=16, decimal_places=2)
 
@@ -88,6 +100,7 @@ class PlanVersionValue(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["version", "line", "month"], name="plan_version_value_unique"),
         ]
+        triggers = [pgtrigger.Protect(name="frozen", operation=pgtrigger.Update | pgtrigger.Delete)]
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.amount}"
@@ -107,6 +120,10 @@ class RebaselineRequest(models.Model):
     values = models.JSONField(default=list)
     state = models.CharField(max_length=10, choices=RebaselineState.choices, default=RebaselineState.PENDING)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Who owned the measure when the request was made: neither they nor the requester may decide.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     requested_at = models.DateTimeField(auto_now_add=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -219,6 +219,17 @@ def fiscal_year(today: date | None = None) -> FiscalYear:
     return FiscalYear(start=start, end=add_months(start, 11))
 
 
+def effect_horizon(today: date | None = None) -> FiscalYear:
+    """The months effect values may be entered for (ADR 0016): from the fiscal year
+    VALUEGATE_HORIZON_YEARS_BACK before the current one to the end of the one
+    VALUEGATE_HORIZON_YEARS_AHEAD after it. A month outside it is a typo, not a plan."""
+    year = fiscal_year(today)
+    return FiscalYear(
+        start=add_months(year.start, -12 * int(settings.VALUEGATE_HORIZON_YEARS_BACK)),
+        end=add_months(year.end, 12 * int(settings.VALUEGATE_HORIZON_YEARS_AHEAD)),
+    )
+
+
 def last_closed_month(today: date | None = None) -> date:
     today = today or timezone.localdate()
     return add_months(today.replace(day=1), -1)

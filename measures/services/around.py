@@ -20,13 +20,17 @@ from django.db import IntegrityError, transaction
 from django.utils.text import get_valid_filename
 
 from config.errors import Conflict, InvalidInput, PermissionRefused
+from config.limits import LINE_MAX_CHARS, check_text_lengths
 from measures import permissions
 from measures.choices import DependencyKind, DocumentKind, Hardness, Nature, Recurrence, Stage
 from measures.models import Comment, Dependency, Document, EffectLine, Measure, Milestone, Risk
+from measures.services.audit import audit_append
+from measures.services.effects import value_delete_audited
 from measures.services.measures import measure_for_update
 
 READ_ONLY_STAGES = (Stage.CLOSED, Stage.CANCELLED)
-LINE_EDITABLE_STAGES = (Stage.DEFINED, Stage.IDENTIFIED, Stage.DETAILED, Stage.ON_HOLD)
+# Text fields of the things around a measure that are one line; the rest are TEXT_MAX_CHARS.
+LINE_TEXT_FIELDS = {"title": LINE_MAX_CHARS, "account": LINE_MAX_CHARS}
 
 
 def _editable(measure: Measure, by) -> Measure:
@@ -43,6 +47,7 @@ def _set(obj: Any, values: dict[str, Any], allowed: list[str]) -> None:
     unknown = set(values) - set(allowed)
     if unknown:
         raise InvalidInput(f"Unknown or read-only fields: {', '.join(sorted(unknown))}.")
+    check_text_lengths(values, limits=LINE_TEXT_FIELDS)
     for name, value in values.items():
         setattr(obj, name, value)
 
@@ -88,10 +93,26 @@ def _check_line(line: EffectLine) -> None:
 
 
 def _line_measure(measure: Measure, by) -> Measure:
+    """Lines are part of the plan: fixed from DoI 3 on, on hold included (the locks follow the DoI
+    the measure holds, not its side state; DESIGN §5.1)."""
     measure = _editable(measure, by)
-    if measure.stage not in LINE_EDITABLE_STAGES:
-        raise Conflict("Effect lines are fixed from DoI 3 on; a re-baseline changes the plan.")
+    if measure.doi >= 3:
+        raise Conflict(
+            "Effect lines are fixed from DoI 3 (Decided) on, also while the measure is on hold; "
+            "a re-baseline changes the plan."
+        )
     return measure
+
+
+def _audit_delete(obj: Any, by, measure_id: int, what: dict[str, Any]) -> None:
+    """Every delete of something of a measure leaves its audit row in the same transaction."""
+    audit_append(
+        actor=by,
+        action=f"{obj._meta.model_name}_deleted",
+        subject=obj,
+        measure_id=measure_id,
+        before=what,
+    )
 
 
 def effect_line_create(*, measure: Measure, by, **values: Any) -> EffectLine:
@@ -120,8 +141,19 @@ def effect_line_update(*, line: EffectLine, by, **values: Any) -> EffectLine:
 
 
 def effect_line_delete(*, line: EffectLine, by) -> None:
+    """Delete a line and its values (before DoI 3 there are no frozen or validated ones), each
+    value audited as it goes."""
     with transaction.atomic():
-        _line_measure(line.measure, by)
+        measure = _line_measure(line.measure, by)
+        line = EffectLine.objects.select_for_update().get(pk=line.pk)
+        for value in line.values.order_by("month", "series"):
+            value_delete_audited(value, by)
+        _audit_delete(
+            line,
+            by,
+            measure.pk,
+            {name: getattr(line, name) for name in LINE_FIELDS},
+        )
         line.delete()
 
 
@@ -160,6 +192,7 @@ def milestone_complete(
     evidence_document: Document | None = None,
 ) -> Milestone:
     """Complete a milestone; DESIGN §5.4 and the DoI 4 gate need evidence (a document or a note)."""
+    check_text_lengths({"evidence_note": evidence_note or ""})
     if not (evidence_note or "").strip() and evidence_document is None:
         raise InvalidInput(
             "A completed milestone needs evidence: a note or a document.",
@@ -181,8 +214,22 @@ def milestone_complete(
 
 
 def milestone_delete(*, milestone: Milestone, by) -> None:
+    """From DoI 4 on, completed milestones are the evidence the gate was passed on: they stay."""
     with transaction.atomic():
-        _editable(milestone.measure, by)
+        measure = _editable(milestone.measure, by)
+        milestone = Milestone.objects.select_for_update().get(pk=milestone.pk)
+        if measure.doi >= 4 and milestone.completed_at is not None:
+            raise Conflict(f"'{milestone.title}' is evidence of DoI 4 (Implemented) and cannot be deleted.")
+        _audit_delete(
+            milestone,
+            by,
+            measure.pk,
+            {
+                "title": milestone.title,
+                "due_date": milestone.due_date,
+                "completed_at": milestone.completed_at,
+            },
+        )
         milestone.delete()
 
 
@@ -224,7 +271,8 @@ def risk_update(*, risk: Risk, by, **values: Any) -> Risk:
 
 def risk_delete(*, risk: Risk, by) -> None:
     with transaction.atomic():
-        _editable(risk.measure, by)
+        measure = _editable(risk.measure, by)
+        _audit_delete(risk, by, measure.pk, {"title": risk.title, "status": risk.status})
         risk.delete()
 
 
@@ -266,7 +314,17 @@ def dependency_create(
 
 def dependency_delete(*, dependency: Dependency, by) -> None:
     with transaction.atomic():
-        _editable(dependency.source, by)
+        measure = _editable(dependency.source, by)
+        _audit_delete(
+            dependency,
+            by,
+            measure.pk,
+            {
+                "target": dependency.target_id,
+                "kind": dependency.kind,
+                "share_percent": dependency.share_percent,
+            },
+        )
         dependency.delete()
 
 
@@ -392,6 +450,12 @@ def document_delete(*, document: Document, by) -> None:
             raise Conflict(f"This document is the only evidence of the milestone '{sole_evidence.title}'.")
         stored = document.file.name
         storage = document.file.storage
+        _audit_delete(
+            document,
+            by,
+            document.measure_id,
+            {"filename": document.filename, "kind": document.kind, "sha256": document.sha256},
+        )
         document.delete()
         transaction.on_commit(lambda: storage.delete(stored))
 
@@ -403,6 +467,7 @@ def comment_create(*, measure: Measure, by, body: str) -> Comment:
     """Anyone who sees a measure may comment on it, except leadership (read-only by role)."""
     if not (body or "").strip():
         raise InvalidInput("Write a comment first.", details={"body": ["The comment is empty."]})
+    check_text_lengths({"body": body})
     with transaction.atomic():
         measure = measure_for_update(measure_id=measure.pk, by=by)
         if permissions.is_leadership(by) and not permissions.is_admin(by):

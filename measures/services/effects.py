@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,6 +28,7 @@ from django.utils import timezone
 
 from config.errors import Conflict, InvalidInput, NotFound, PermissionRefused
 from config.errors import SeparationOfDutiesViolation as FourEyes
+from config.limits import check_text_lengths
 from measures import permissions
 from measures.choices import RebaselineState, Series, Stage, ValidationState
 from measures.models import (
@@ -37,6 +39,7 @@ from measures.models import (
     PlanVersionValue,
     RebaselineRequest,
 )
+from measures.selectors.figures import effect_horizon
 from measures.services.audit import audit_append
 from measures.services.measures import measure_for_update
 
@@ -48,30 +51,54 @@ LOCKED_ACTUAL_STATES = (ValidationState.SUBMITTED, ValidationState.VALIDATED)
 
 
 def parse_month(value: Any) -> date:
-    """'2026-04', '2026-04-01' or a date → the first day of that month."""
+    """'2026-04', '2026-04-01' or a date → the first day of that month, which must lie inside the
+    fiscal horizon (`effect_horizon`): month 0001-01 or 9999-12 would make any run rate meet plan."""
     if isinstance(value, date):
-        return value.replace(day=1)
-    text = str(value or "").strip()
-    try:
-        parts = [int(part) for part in text.split("-")]
-        if len(parts) == 2:
-            parts.append(1)
-        if len(parts) != 3 or parts[2] != 1:
-            raise ValueError
-        return date(parts[0], parts[1], 1)
-    except ValueError as exc:
+        month = value.replace(day=1)
+    else:
+        text = str(value or "").strip()
+        match = re.fullmatch(r"([0-9]{4})-([0-9]{2})(?:-01)?", text)
+        try:
+            if match is None:
+                raise ValueError
+            month = date(int(match[1]), int(match[2]), 1)
+        except ValueError as exc:
+            raise InvalidInput(
+                f"'{text[:40]}' is not a month.", details={"month": ["Use YYYY-MM or YYYY-MM-01."]}
+            ) from exc
+    horizon = effect_horizon()
+    if not horizon.start <= month <= horizon.end:
         raise InvalidInput(
-            f"'{text}' is not a month.", details={"month": ["Use YYYY-MM or YYYY-MM-01."]}
-        ) from exc
+            f"{month:%Y-%m} lies outside the fiscal horizon {horizon.start:%Y-%m} to {horizon.end:%Y-%m}.",
+            details={"month": [f"Choose a month from {horizon.start:%Y-%m} to {horizon.end:%Y-%m}."]},
+        )
+    return month
+
+
+# ASCII digits only, an optional sign, optional thousands commas and up to two decimals: Python's
+# Decimal also reads "١٢٣" and "1_000", which no person means as an amount.
+AMOUNT_TEXT = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?", re.ASCII)
 
 
 def parse_amount(value: Any) -> Decimal:
+    """A finite amount in the deployment currency, at most MAX_AMOUNT, rounded to cents."""
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        text = str(value)
+    elif isinstance(value, str | float) and AMOUNT_TEXT.fullmatch(str(value).strip()):
+        text = str(value).strip().replace(",", "")
+    else:
+        raise InvalidInput(
+            f"'{str(value)[:40]}' is not an amount.",
+            details={"amount": ["Enter a number with digits 0-9, e.g. 1250.50."]},
+        )
     try:
-        amount = Decimal(str(value).strip().replace(",", ""))
-    except (InvalidOperation, ValueError) as exc:
-        raise InvalidInput(f"'{value}' is not an amount.", details={"amount": ["Enter a number."]}) from exc
+        amount = Decimal(text)
+    except InvalidOperation as exc:
+        raise InvalidInput(
+            f"'{text[:40]}' is not an amount.", details={"amount": ["Enter a number."]}
+        ) from exc
     if not amount.is_finite() or abs(amount) > MAX_AMOUNT:
-        raise InvalidInput(f"'{value}' is out of range.", details={"amount": ["Enter a smaller amount."]})
+        raise InvalidInput(f"'{text[:40]}' is out of range.", details={"amount": ["Enter a smaller amount."]})
     return amount.quantize(Decimal("0.01"))
 
 
@@ -154,7 +181,7 @@ def _write_cell(
         )
     if amount is None:
         if value is not None:
-            value.delete()
+            value_delete_audited(value, by)
         return None
     if value is None:
         value = EffectValue(measure=measure, line_id=line_id, month=month, series=series)
@@ -169,6 +196,26 @@ def _write_cell(
         value.submitted_at = None
     value.save()
     return value
+
+
+def value_delete_audited(value: EffectValue, by) -> None:
+    """Remove one cell and write its audit row in the same transaction (ADR 0016: nothing of a
+    measure disappears without a trace). Validated actuals never get here (`_write_cell` refuses,
+    and a database trigger refuses their DELETE)."""
+    audit_append(
+        actor=by,
+        action="effect_value_deleted",
+        subject=value,
+        measure_id=value.measure_id,
+        before={
+            "line": value.line_id,
+            "month": value.month,
+            "series": value.series,
+            "amount": value.amount,
+            "validation_state": value.validation_state,
+        },
+    )
+    value.delete()
 
 
 def effect_value_set(*, line: EffectLine, month: Any, series: str, amount: Any, by) -> EffectValue:
@@ -447,6 +494,7 @@ def _decide_actual(*, value: EffectValue, by, state: str, comment: str) -> Effec
 def actual_validate(*, value: EffectValue, by, comment: str = "") -> EffectValue:
     """A controller of the scope validates a submitted actual (DESIGN §5.1 four-eyes: never the
     measure's owner nor whoever entered it). Only validated actuals count as actual in figures."""
+    check_text_lengths({"comment": comment or ""})
     return _decide_actual(
         value=value, by=by, state=ValidationState.VALIDATED, comment=(comment or "").strip()
     )
@@ -456,6 +504,7 @@ def actual_reject(*, value: EffectValue, by, comment: str) -> EffectValue:
     """Reject a submitted actual with a comment; the owner corrects it (back to draft) and resubmits."""
     if not (comment or "").strip():
         raise InvalidInput("Say why the actual is rejected.", details={"comment": ["A comment is required."]})
+    check_text_lengths({"comment": comment})
     return _decide_actual(value=value, by=by, state=ValidationState.REJECTED, comment=comment.strip())
 
 
@@ -546,6 +595,7 @@ def rebaseline_request_submit(*, measure: Measure, by, reason: str, values: Any)
     """After the freeze, ask to change the plan (DESIGN §5.2): the proposed cells and a reason."""
     if not (reason or "").strip():
         raise InvalidInput("Say why the plan must change.", details={"reason": ["A reason is required."]})
+    check_text_lengths({"reason": reason})
     with transaction.atomic():
         measure = _lock(measure.pk, by)
         if not permissions.can_edit_measure(by, measure):
@@ -559,7 +609,11 @@ def rebaseline_request_submit(*, measure: Measure, by, reason: str, values: Any)
         if measure.rebaseline_requests.filter(state=RebaselineState.PENDING).exists():
             raise Conflict("A re-baseline request for this measure is already pending.")
         request = RebaselineRequest.objects.create(
-            measure=measure, reason=reason.strip(), values=_proposed_values(measure, values), requested_by=by
+            measure=measure,
+            reason=reason.strip(),
+            values=_proposed_values(measure, values),
+            requested_by=by,
+            owner_id=measure.owner_id,
         )
         audit_append(
             actor=by,
@@ -573,16 +627,20 @@ def rebaseline_request_submit(*, measure: Measure, by, reason: str, values: Any)
 
 
 def _lock_rebaseline(request_id: int, by) -> tuple[RebaselineRequest, Measure]:
-    request = RebaselineRequest.objects.select_for_update().filter(pk=request_id).first()
-    if request is None:
+    """Lock the measure, then the request (the one lock order, see `measure_for_update`)."""
+    measure_id = RebaselineRequest.objects.filter(pk=request_id).values_list("measure_id", flat=True).first()
+    if measure_id is None:
         raise NotFound("No such re-baseline request.")
-    measure = _lock(request.measure_id, by)
+    measure = _lock(measure_id, by)
+    request = RebaselineRequest.objects.select_for_update().get(pk=request_id)
     if request.state != RebaselineState.PENDING:
         raise Conflict(f"This re-baseline request is already {request.get_state_display().lower()}.")
     if request.requested_by_id == by.pk:
         raise FourEyes("You asked for this re-baseline; a controller must decide on it.")
-    if measure.owner_id == by.pk:
-        raise FourEyes("The measure's owner may not approve its re-baseline.")
+    if by.pk in (request.owner_id, measure.owner_id):
+        raise FourEyes(
+            "The measure's owner (now or when the request was made) may not decide its re-baseline."
+        )
     if not permissions.can_validate_actuals(by, measure):
         raise PermissionRefused("Only a controller of the measure's scope decides on a re-baseline.")
     return request, measure
@@ -591,6 +649,7 @@ def _lock_rebaseline(request_id: int, by) -> tuple[RebaselineRequest, Measure]:
 def rebaseline_request_approve(*, request: RebaselineRequest, by, comment: str = "") -> RebaselineRequest:
     """A controller approves: the proposed cells replace the plan and a new plan version n+1 is
     stored; every earlier version stays readable (DESIGN §5.2)."""
+    check_text_lengths({"comment": comment or ""})
     with transaction.atomic():
         request, measure = _lock_rebaseline(request.pk, by)
         if measure.stage in (Stage.CLOSED, Stage.CANCELLED):
@@ -631,6 +690,7 @@ def rebaseline_request_reject(*, request: RebaselineRequest, by, comment: str) -
         raise InvalidInput(
             "Say why the re-baseline is rejected.", details={"comment": ["A comment is required."]}
         )
+    check_text_lengths({"comment": comment})
     with transaction.atomic():
         request, measure = _lock_rebaseline(request.pk, by)
         request.state = RebaselineState.REJECTED
@@ -656,6 +716,7 @@ def closure_shortfall_record(*, measure: Measure, by, reason: str) -> Measure:
     why. Only a controller of the scope (not the owner) may; the reason is audited."""
     if not (reason or "").strip():
         raise InvalidInput("Say why the measure closes lower.", details={"reason": ["A reason is required."]})
+    check_text_lengths({"reason": reason})
     with transaction.atomic():
         measure = _lock(measure.pk, by)
         if measure.owner_id == by.pk:

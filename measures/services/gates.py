@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from config.errors import Conflict, CriteriaUnmet, InvalidInput, NotFound, PermissionRefused
 from config.errors import SeparationOfDutiesViolation as FourEyes
+from config.limits import check_text_lengths
 from measures import permissions
 from measures.choices import (
     DOI_NAMES,
@@ -43,6 +44,7 @@ def gate_request_submit(*, measure: Measure, by, comment: str = "") -> GateReque
     """Ask for the next DoI. The criteria are evaluated first; unmet → 422 and nothing is created.
     The owner, the sponsor or a program manager of the scope may ask; the approvers of the gate
     (DESIGN §5.1 table) get an approval slot each and an e-mail."""
+    check_text_lengths({"comment": comment})
     with transaction.atomic():
         measure = measure_for_update(measure_id=measure.pk, by=by)
         if not permissions.can_request_gate(by, measure):
@@ -56,7 +58,12 @@ def gate_request_submit(*, measure: Measure, by, comment: str = "") -> GateReque
         _refuse_if_unmet(measure, to_doi)
         try:
             request = GateRequest.objects.create(
-                measure=measure, from_doi=to_doi - 1, to_doi=to_doi, requested_by=by, comment=comment
+                measure=measure,
+                from_doi=to_doi - 1,
+                to_doi=to_doi,
+                requested_by=by,
+                owner_id=measure.owner_id,
+                comment=comment,
             )
         except IntegrityError as exc:  # pragma: no cover - the row lock above serialises submissions
             raise Conflict("A request for this measure is already pending.") from exc
@@ -92,14 +99,17 @@ def gate_request_approvers(*, request: GateRequest, measure: Measure) -> list:
                 ScopeRole.PROGRAM_MANAGER if role == ApproverRole.PROGRAM_MANAGER else ScopeRole.CONTROLLER
             )
             people.extend(permissions.users_with_scope_role(measure.package, scope_role))
-    return [person for person in people if person is not None and person.pk != request.requested_by_id]
+    excluded = (request.requested_by_id, request.owner_id, measure.owner_id)
+    return [person for person in people if person is not None and person.pk not in excluded]
 
 
 def _lock_request(request_id: int, by) -> tuple[GateRequest, Measure]:
-    request = GateRequest.objects.select_for_update().filter(pk=request_id).first()
-    if request is None:
+    """Lock the measure, then the request (the one lock order, see `measure_for_update`)."""
+    measure_id = GateRequest.objects.filter(pk=request_id).values_list("measure_id", flat=True).first()
+    if measure_id is None:
         raise NotFound("No such gate request.")
-    measure = measure_for_update(measure_id=request.measure_id, by=by)
+    measure = measure_for_update(measure_id=measure_id, by=by)
+    request = GateRequest.objects.select_for_update().get(pk=request_id)
     if request.state != GateRequestState.PENDING:
         raise Conflict(f"This request is already {request.get_state_display().lower()}.")
     return request, measure
@@ -109,6 +119,10 @@ def _slot_for(*, request: GateRequest, measure: Measure, by) -> GateApproval:
     """The approval `by` may give on this request, or the four-eyes/permission reason why not."""
     if request.requested_by_id == by.pk:
         raise FourEyes("You submitted this request; someone else must decide on it.")
+    if by.pk in (request.owner_id, measure.owner_id):
+        raise FourEyes(
+            "You own this measure (or owned it when the request was made); someone else must decide."
+        )
     slots = list(request.approvals.all())
     if any(slot.user_id == by.pk for slot in slots):
         raise FourEyes(
@@ -119,8 +133,6 @@ def _slot_for(*, request: GateRequest, measure: Measure, by) -> GateApproval:
     roles = permissions.approver_roles(by, measure)
     for slot in open_slots:
         if slot.role in roles:
-            if slot.role == ApproverRole.CONTROLLER and measure.owner_id == by.pk:
-                raise FourEyes("The measure's owner may not give the controller sign-off.")
             return slot
     if any(slot.role == ApproverRole.CONTROLLER for slot in open_slots):
         raise PermissionRefused(
@@ -141,6 +153,7 @@ def _decide(slot: GateApproval, by, decision: str, comment: str) -> None:
 def gate_request_approve(*, request: GateRequest, by, comment: str = "") -> GateRequest:
     """Give one required approval. The last one re-checks the criteria and performs the transition
     in the same transaction, under row locks, so two simultaneous approvals make one transition."""
+    check_text_lengths({"comment": comment})
     with transaction.atomic():
         request, measure = _lock_request(request.pk, by)
         slot = _slot_for(request=request, measure=measure, by=by)
@@ -197,6 +210,7 @@ def gate_request_reject(*, request: GateRequest, by, comment: str) -> GateReques
     ("revision requested" in their inbox, and an e-mail)."""
     if not (comment or "").strip():
         raise InvalidInput("Say why you reject the request.", details={"comment": ["A comment is required."]})
+    check_text_lengths({"comment": comment})
     with transaction.atomic():
         request, measure = _lock_request(request.pk, by)
         slot = _slot_for(request=request, measure=measure, by=by)

@@ -8,8 +8,9 @@ from django.db import connection, transaction
 from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 from config.errors import Conflict, InvalidInput, NotFound, PermissionRefused, StaleVersion
+from config.limits import LINE_MAX_CHARS, check_text_lengths
 from measures import permissions
-from measures.choices import GateRequestState, ScopeKind, ScopeRole, Stage
+from measures.choices import GateRequestState, RebaselineState, ScopeKind, ScopeRole, Stage
 from measures.models import GateRequest, Measure, Scope
 from measures.services.audit import audit_append
 
@@ -26,8 +27,16 @@ EDITABLE_FIELDS = [
 ]
 
 
+TEXT_LIMITS = {"title": LINE_MAX_CHARS, "business_unit": LINE_MAX_CHARS}
+
+
 def measure_for_update(*, measure_id: int, by) -> Measure:
-    """Lock the measure row (inside the caller's transaction) and check the user may see it."""
+    """Lock the measure row (inside the caller's transaction) and check the user may see it.
+
+    The one lock order of the governance core (ADR 0016): every service that changes a measure or
+    anything of it locks the measure row first, then its gate or re-baseline requests, then its
+    values. Two services touching the same measure therefore queue on the measure row instead of
+    deadlocking on each other's rows."""
     measure = (
         Measure.objects.select_for_update(of=("self",))
         .select_related("package")
@@ -47,27 +56,59 @@ def check_version(measure: Measure, version: int | None) -> None:
         )
 
 
+PEOPLE_FIELDS = ("owner", "sponsor", "controller")
+
+
 def _check_people(*, package: Scope, owner, sponsor, controller) -> None:
-    """DESIGN §4: the controller holds the controller role in one of the measure's scopes, and
-    (four-eyes, §5.1) is not its owner."""
+    """DESIGN §4, §5.1: the measure lives in a package; owner, sponsor and controller each hold a
+    fitting role in its scope (permissions.PEOPLE_ROLES) and are three different people, so no
+    approval of the measure can be given by the person it is meant to check."""
     if package.kind != ScopeKind.PACKAGE:
         raise InvalidInput(
             "A measure belongs to a measure package.", details={"package": ["Choose a measure package."]}
         )
-    if controller is not None:
-        permissions.forget_cached_permissions(controller)
-        if not permissions.has_scope_role(controller, package, ScopeRole.CONTROLLER):
-            raise InvalidInput(
-                f"{controller.get_full_name() or controller.username} is not a controller of '{package.name}' or a scope above it.",
-                details={
-                    "controller": ["The controller must hold the controller role in the measure's scope."]
-                },
-            )
-        if owner is not None and owner.pk == controller.pk:
-            raise InvalidInput(
-                "The owner cannot also be the measure's controller (four-eyes).",
-                details={"controller": ["Choose a controller other than the owner."]},
-            )
+    people = {"owner": owner, "sponsor": sponsor, "controller": controller}
+    errors: dict[str, list[str]] = {}
+    for field, person in people.items():
+        if person is None:
+            continue
+        permissions.forget_cached_permissions(person)
+        if not person.is_active or not permissions.fits_measure_role(person, package, field):
+            wanted = " or ".join(ScopeRole(role).label.lower() for role in permissions.PEOPLE_ROLES[field])
+            errors[field] = [
+                f"{person.get_full_name() or person.username} must hold the {wanted} role in "
+                f"'{package.name}' or a scope above it."
+            ]
+    for first, second in (("owner", "sponsor"), ("owner", "controller"), ("sponsor", "controller")):
+        a, b = people[first], people[second]
+        if a is not None and b is not None and a.pk == b.pk and second not in errors:
+            errors[second] = [f"The {second} must be someone other than the {first} (four-eyes)."]
+    if errors:
+        raise InvalidInput(
+            " ".join(message for messages in errors.values() for message in messages), details=errors
+        )
+
+
+def _check_may_change_people(measure: Measure, by, changed: list[str]) -> None:
+    """DESIGN §5.1: only a program manager of the scope (or an admin) changes the people or moves the
+    measure, and never while a gate or re-baseline request is pending: the request's approvers and
+    its four-eyes rules were fixed when it was made."""
+    if not set(changed) & {*PEOPLE_FIELDS, "package"}:
+        return
+    if not permissions.can_assign_people(by, measure.package):
+        raise PermissionRefused(
+            "Only a program manager of the measure's scope may change its owner, sponsor, controller "
+            "or package."
+        )
+    if measure.gate_requests.filter(state=GateRequestState.PENDING).exists():
+        raise Conflict(
+            "A gate request is pending: decide or withdraw it before changing the measure's people "
+            "or package."
+        )
+    if measure.rebaseline_requests.filter(state=RebaselineState.PENDING).exists():
+        raise Conflict(
+            "A re-baseline request is pending: decide it before changing the measure's people or package."
+        )
 
 
 def _next_code() -> tuple[int, str]:
@@ -95,6 +136,9 @@ def measure_create(
     owner is named and they are a contributor."""
     if not permissions.can_create_measure(by, package):
         raise PermissionRefused("Only a program manager or contributor of this package may add measures.")
+    check_text_lengths(
+        {"title": title, "objective": objective, "business_unit": business_unit}, limits=TEXT_LIMITS
+    )
     errors = {}
     if not (title or "").strip():
         errors["title"] = ["Give the measure a title."]
@@ -144,6 +188,7 @@ def measure_update(*, measure: Measure, by, version: int | None, **changes: Any)
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(f"These fields cannot be edited here: {', '.join(sorted(unknown))}.")
+    check_text_lengths(changes, limits=TEXT_LIMITS)
     with transaction.atomic():
         measure = measure_for_update(measure_id=measure.pk, by=by)
         if not permissions.can_edit_measure(by, measure):
@@ -152,6 +197,7 @@ def measure_update(*, measure: Measure, by, version: int | None, **changes: Any)
         if measure.stage in (Stage.CLOSED, Stage.CANCELLED):
             raise Conflict(f"A {measure.get_stage_display().lower()} measure cannot be edited.")
         changed = [name for name, value in changes.items() if getattr(measure, name) != value]
+        _check_may_change_people(measure, by, changed)
         if "package" in changed and not permissions.can_create_measure(by, changes["package"]):
             raise PermissionRefused("You may only move measures into packages where you may add them.")
         if not changed:
@@ -235,6 +281,7 @@ def _require_reason(reason: str, what: str) -> str:
         raise InvalidInput(
             f"Give a reason to {what} the measure.", details={"reason": ["A reason is required."]}
         )
+    check_text_lengths({"reason": reason})
     return reason.strip()
 
 
@@ -292,6 +339,7 @@ def measure_status_override(
         raise InvalidInput(
             "Say why the light is overridden.", details={"comment": ["A comment is required."]}
         )
+    check_text_lengths({"comment": comment})
     with transaction.atomic():
         measure = measure_for_update(measure_id=measure.pk, by=by)
         if not permissions.can_override_status(by, measure):

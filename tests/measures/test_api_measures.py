@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from config.errors import InvalidInput
 from measures import services
-from measures.models import AuditEntry, GateRequest, Measure
+from measures.choices import ScopeRole
+from measures.models import AuditEntry, GateRequest, Measure, Membership
 from measures.selectors import refresh_figures
 
 
@@ -47,23 +49,23 @@ def test_walk_from_doi0_to_doi1_with_each_refusal(api, cast, tree):
     ]
     assert not GateRequest.objects.exists()
 
-    bad_controller = api.patch(url, {"version": 1, "controller": sponsor.pk}, format="json")
+    own_people = api.patch(url, {"version": 1, "sponsor": owner.pk}, format="json")
+    assert own_people.status_code == 403
+    assert "program manager" in own_people.json()["detail"]
+
+    bad_controller = api.as_user(pm).patch(url, {"version": 1, "controller": sponsor.pk}, format="json")
     assert bad_controller.status_code == 400
     assert "controller" in bad_controller.json()["errors"]
 
-    patched = api.patch(
-        url,
-        {
-            "version": 1,
-            "sponsor": sponsor.pk,
-            "controller": controller.pk,
-            "business_unit": "Payments",
-            "no_known_overlaps": True,
-        },
-        format="json",
+    named = api.as_user(pm).patch(
+        url, {"version": 1, "sponsor": sponsor.pk, "controller": controller.pk}, format="json"
+    )
+    assert named.status_code == 200, named.json()
+    patched = api.as_user(owner).patch(
+        url, {"version": 2, "business_unit": "Payments", "no_known_overlaps": True}, format="json"
     )
     assert patched.status_code == 200, patched.json()
-    assert patched.json()["version"] == 2
+    assert patched.json()["version"] == 3
 
     stale = api.patch(url, {"version": 1, "title": "Overwrite"}, format="json")
     assert stale.status_code == 409
@@ -124,7 +126,7 @@ def test_walk_from_doi0_to_doi1_with_each_refusal(api, cast, tree):
     assert [(row["id"], row["state"]) for row in listed] == [(gate["id"], "approved")]
 
     after = api.get(url).json()
-    assert (after["stage"], after["doi"], after["version"]) == ("identified", 1, 3)
+    assert (after["stage"], after["doi"], after["version"]) == ("identified", 1, 4)
 
     twice = api.post(gate_url + "approve/", {}, format="json")
     assert twice.status_code == 409
@@ -184,11 +186,21 @@ def test_measure_visibility_per_persona(api, cast, ready_measure, person, sees):
 
 
 def test_owner_outside_the_scope_still_sees_their_measure(api, cast, tree, make_user):
-    stranger = make_user("stranger")
+    stranger = make_user("stranger", roles=[(tree.package, ScopeRole.CONTRIBUTOR)])
     measure = services.measure_create(
         by=cast["pm"], title="Owned by a stranger", objective="x", package=tree.package, owner=stranger
     )
+    Membership.objects.filter(user=stranger).delete()  # moved to another team since
     assert api.as_user(stranger).get(f"/api/v1/measures/{measure.pk}/").status_code == 200
+
+
+def test_an_owner_must_hold_a_fitting_role_in_the_scope(cast, tree, make_user):
+    stranger = make_user("stranger")
+    with pytest.raises(InvalidInput) as refused:
+        services.measure_create(
+            by=cast["pm"], title="Owned by a stranger", objective="x", package=tree.package, owner=stranger
+        )
+    assert "contributor or program manager" in refused.value.details["owner"][0]
 
 
 def test_contributors_edit_only_what_they_own(api, cast, ready_measure):

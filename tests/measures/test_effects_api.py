@@ -39,8 +39,9 @@ def test_walk_one_measure_from_doi0_to_doi5(api, cast, tree):
         201,
     )
     url = f"{V1}measures/{measure['id']}/"
+    # The program manager names the sponsor and controller (DESIGN §5.1: never the owner).
     ok(
-        api.patch(
+        api.as_user(pm).patch(
             url,
             {
                 "version": measure["version"],
@@ -53,6 +54,7 @@ def test_walk_one_measure_from_doi0_to_doi5(api, cast, tree):
             format="json",
         )
     )
+    api.as_user(owner)
     line = ok(
         api.post(
             V1 + "effect-lines/",

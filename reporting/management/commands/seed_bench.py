@@ -269,13 +269,19 @@ class Command(BaseCommand):
     def _reset(self) -> None:
         users = get_user_model().objects.filter(username__startswith="bench-")
         bench_incidents = Incident.objects.filter(created_by__in=users)
-        with transaction.atomic(), pgtrigger.ignore("incidents.TimelineEntry:timeline_no_delete"):
+        frozen = (
+            "measures.PlanVersion:frozen",
+            "measures.PlanVersionValue:frozen",
+            "measures.EffectValue:validated_actual_final",
+        )
+        with transaction.atomic(), pgtrigger.ignore("incidents.TimelineEntry:timeline_no_delete", *frozen):
             TimelineEntry.objects.filter(incident__in=bench_incidents)._raw_delete(connection.alias)
             bench_incidents.delete()
             Service.objects.filter(name__startswith=SERVICE_PREFIX).delete()
             for root in Scope.objects.filter(parent__isnull=True, name=ROOT_NAME):
                 below = Scope.objects.filter(path__startswith=root.path)
-                for label in ("measures.PlanVersionValue", "measures.EffectValue"):
+                # Bench data only: values and frozen plans go explicitly (they are PROTECTed, ADR 0016).
+                for label in ("measures.PlanVersionValue", "measures.EffectValue", "measures.PlanVersion"):
                     big = apps.get_model(label) if _has_model(label) else None
                     if big is not None:  # millions of rows: one DELETE, not Django's collector
                         field = "version__measure" if label.endswith("PlanVersionValue") else "measure"
