@@ -265,7 +265,9 @@ VALUEGATE_HORIZON_YEARS_AHEAD = env.int("VALUEGATE_HORIZON_YEARS_AHEAD", default
 VALUEGATE_CLOSURE_WINDOW_MONTHS = env.int("VALUEGATE_CLOSURE_WINDOW_MONTHS", default=3)
 
 # --- Reporting ---------------------------------------------------------------------------------
-VALUEGATE_REPORT_LEASE_SECONDS = env.int("VALUEGATE_REPORT_LEASE_SECONDS", default=600)
+# A renderer holds a run for this long and renews it every quarter of it while rendering; a run
+# whose renderer died is claimed again once this has passed (ADR 0007).
+VALUEGATE_REPORT_LEASE_SECONDS = env.int("VALUEGATE_REPORT_LEASE_SECONDS", default=60)
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 

@@ -22,7 +22,9 @@ class RunStatus(models.TextChoices):
 
 class ReportRun(models.Model):
     """One request for a PDF and what became of it. The row is claimed by a compare-and-swap on
-    `status`, so a task delivered twice renders once."""
+    `status` and `attempts`, so a task delivered twice renders once. `requested_by` is the reader
+    the PDF is drawn for: it shows only what they may open (a schedule makes one run per
+    recipient)."""
 
     kind = models.CharField(max_length=30, choices=ReportKind.choices)
     parameters = models.JSONField(default=dict)
@@ -36,6 +38,8 @@ class ReportRun(models.Model):
     status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
+    # While rendering: when the renderer's lease lapses unless its heartbeat renews it (ADR 0007).
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     file = models.FileField(upload_to="reports/%Y/%m/", blank=True)

@@ -23,7 +23,8 @@ class ReportSpec:
     param: str  # the one parameter naming the subject, e.g. "scope"
     template: str
     subject: Callable[[AbstractBaseUser | None, int], object]  # raises NotFound when invisible
-    context: Callable[[object], dict]
+    # What the document shows about the subject, drawn for its reader: only what they may open.
+    context: Callable[[object, AbstractBaseUser], dict]
     title: Callable[[object], str]
 
 
@@ -46,7 +47,7 @@ def _incident_for(user: AbstractBaseUser | None, pk: int):
     return incident
 
 
-def _incident_context(incident) -> dict:
+def _incident_context(incident, reader: AbstractBaseUser) -> dict:
     from incidents import selectors as incident_selectors
 
     return {
@@ -69,7 +70,7 @@ def _measure_for(user: AbstractBaseUser | None, pk: int):
     return measure
 
 
-def _measure_context(measure) -> dict:
+def _measure_context(measure, reader: AbstractBaseUser) -> dict:
     from measures import selectors as measure_selectors
 
     return {
@@ -80,7 +81,34 @@ def _measure_context(measure) -> dict:
         "milestones": measure.milestones.order_by("due_date"),
         "risks": measure.risks.order_by("-probability"),
         "history": measure_selectors.measure_history(measure=measure)[:30],
+        "links": _measure_links(measure, reader),
     }
+
+
+@dataclass(frozen=True)
+class MeasureLink:
+    """One dependency or overlap of the one-pager's measure, told from that measure's side;
+    `other` is None when the reader may not open the measure at the other end."""
+
+    kind: str
+    outgoing: bool  # this measure blocks / relates to / overlaps the other one
+    other: object | None
+    share_percent: object | None
+
+
+def _measure_links(measure, reader: AbstractBaseUser) -> list[MeasureLink]:
+    outgoing = [(d, d.target, True) for d in measure.dependencies.select_related("target")]
+    incoming = [(d, d.source, False) for d in measure.dependents.select_related("source")]
+    ends = outgoing + incoming
+    visible = set(
+        permissions.visible_measures(reader)
+        .filter(pk__in=[m.pk for _, m, _ in ends])
+        .values_list("pk", flat=True)
+    )
+    return [
+        MeasureLink(d.get_kind_display(), out, other if other.pk in visible else None, d.share_percent)
+        for d, other, out in ends
+    ]
 
 
 def _review_for(user: AbstractBaseUser | None, pk: int):
@@ -96,7 +124,7 @@ def _review_for(user: AbstractBaseUser | None, pk: int):
     return review
 
 
-def _review_context(review) -> dict:
+def _review_context(review, reader: AbstractBaseUser) -> dict:
     from reviews import selectors as review_selectors
     from reviews.models import SECTIONS
 
@@ -107,15 +135,16 @@ def _review_context(review) -> dict:
         "figures": review_selectors.review_figures(review),
         "timeline": review_selectors.pinned_timeline(review).order_by("occurred_at"),
         "factors": review.factors.select_related("category").order_by("position", "id"),
-        "actions": review.actions.select_related("owner", "measure").order_by("due_date"),
+        # `measure_visible` on each action says whether the reader may open its measure.
+        "actions": review_selectors.action_list(user=reader).filter(review=review).order_by("due_date", "id"),
         "approval": review_selectors.approval_status(review),
     }
 
 
-def _steering_context(scope: Scope) -> dict:
+def _steering_context(scope: Scope, reader: AbstractBaseUser) -> dict:
     from reporting import selectors
 
-    return selectors.steering_pack_context(scope=scope)
+    return selectors.steering_pack_context(scope=scope, reader=reader)
 
 
 SPECS: dict[str, ReportSpec] = {
@@ -177,9 +206,10 @@ def subject_id(spec: ReportSpec, parameters: dict) -> int:
         ) from None
 
 
-def build(spec: ReportSpec, subject: object) -> dict:
+def build(spec: ReportSpec, subject: object, reader: AbstractBaseUser) -> dict:
+    """The template context of one document about `subject`, as `reader` may see it."""
     return {
         "title": spec.title(subject),
         "generated_at": timezone.now(),
-        **spec.context(subject),
+        **spec.context(subject, reader),
     }

@@ -57,24 +57,23 @@ def appendix_listing(rows) -> list[str]:
     return lines
 
 
-def steering_pack_context(*, scope: Scope) -> dict:
-    """Everything the steering pack prints for one scope: the same sections as the scope dashboard
-    plus incident metrics and an appendix per measure (the largest APPENDIX_LIMIT by plan)."""
+def steering_pack_context(*, scope: Scope, reader: AbstractBaseUser) -> dict:
+    """Everything the steering pack prints for one scope, as `reader` may see it: the same sections
+    as the scope dashboard plus incident metrics and an appendix per measure (the largest
+    APPENDIX_LIMIT by plan)."""
     from django.conf import settings
 
-    from measures.models import Measure
     from measures.selectors import figures as figure_selectors
     from reporting import dashboards
 
-    reader = system_reader()
-    measures = Measure.objects.filter(package__path__startswith=scope.path)
+    measures = permissions.visible_measures(reader).filter(package__path__startswith=scope.path)
     appendix = sorted(
         figure_selectors.figures_for(measures),
         key=lambda row: (-(row.plan.recurring + row.plan.one_time), row.code),
     )
     return {
         "scope": scope,
-        "scopes": Scope.objects.filter(path__startswith=scope.path).order_by("path"),
+        "scopes": permissions.visible_scopes(reader).filter(path__startswith=scope.path).order_by("path"),
         "value": dashboards.value_section(user=reader, scope=scope),
         "incidents": dashboards.incident_section(user=reader),
         "extra_sections": dashboards.extra_sections(user=reader, scope=scope),
@@ -86,7 +85,8 @@ def steering_pack_context(*, scope: Scope) -> dict:
 
 def system_reader():
     """An unsaved superuser: the principal for jobs that must see every scope (the nightly
-    snapshot), so they go through the same permission-aware selectors as people do."""
+    snapshot, a report whose requester was deleted — only admins may fetch that one), so they go
+    through the same permission-aware selectors as people do."""
     from django.contrib.auth import get_user_model
 
     return get_user_model()(username="valuegate-system", is_superuser=True, is_active=True)

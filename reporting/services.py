@@ -12,12 +12,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import InterfaceError, OperationalError, transaction
-from django.db.models import F, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from config.errors import NotFound
 from measures import permissions
-from reporting import reports
+from reporting import leases, reports, selectors
 from reporting.errors import ReportsUnavailable
 from reporting.models import ReportRun, ReportSchedule, RunStatus
 from reporting.pdf import render_pdf
@@ -71,56 +71,73 @@ def _enqueue(run: ReportRun) -> None:
         ) from exc
 
 
-def _claimable() -> Q:
-    lease = timezone.now() - timedelta(seconds=settings.VALUEGATE_REPORT_LEASE_SECONDS)
-    return Q(status=RunStatus.QUEUED) | Q(status=RunStatus.RENDERING, started_at__lt=lease)
-
-
-def report_run_claim(*, run_id: int) -> bool:
-    """Compare-and-swap: only one worker renders a run; a run whose renderer died (lease
-    expired) may be claimed again."""
-    claimed = (
-        ReportRun.objects.filter(_claimable(), pk=run_id).update(
-            status=RunStatus.RENDERING, started_at=timezone.now(), attempts=F("attempts") + 1, error=""
-        )
-        == 1
+def report_run_claim(*, run_id: int) -> int | None:
+    """Compare-and-swap (STYLE §9): only one renderer holds a run. Claims a queued run, or one
+    whose renderer died (its lease lapsed, ADR 0007); returns the claim's attempt number, which
+    the heartbeat and the final write check, or None when the run is not claimable."""
+    attempts = (
+        ReportRun.objects.filter(leases.claimable(), pk=run_id).values_list("attempts", flat=True).first()
     )
-    return claimed
+    if attempts is None:
+        return None
+    claimed = ReportRun.objects.filter(leases.claimable(), pk=run_id, attempts=attempts).update(
+        status=RunStatus.RENDERING,
+        started_at=timezone.now(),
+        lease_expires_at=leases.lease_end(),
+        attempts=attempts + 1,
+        error="",
+    )
+    return attempts + 1 if claimed == 1 else None
 
 
 def report_run_render(*, run_id: int) -> ReportRun | None:
-    """Render a claimed run into its PDF file. Safe to call twice: the second call finds the run
-    already claimed or done and does nothing."""
-    if not report_run_claim(run_id=run_id):
+    """Render a claimed run into its PDF file, drawn for the run's reader (its requester; the
+    system only when that person was deleted, and then only admins may fetch it): the document
+    shows only what the reader may open (DESIGN §4). Safe to call twice: the second call finds the
+    run held or done and does nothing. The lease is renewed while WeasyPrint works."""
+    attempt = report_run_claim(run_id=run_id)
+    if attempt is None:
         return None
-    run = ReportRun.objects.get(pk=run_id)
+    run = ReportRun.objects.select_related("requested_by").get(pk=run_id)
+    reader = run.requested_by or selectors.system_reader()
     try:
-        spec, subject = report_subject(kind=run.kind, parameters=run.parameters, user=None)
-        pdf, pages = render_pdf(spec.template, reports.build(spec, subject))
+        with leases.LeaseHeartbeat(run_id=run_id, attempt=attempt):
+            spec, subject = report_subject(kind=run.kind, parameters=run.parameters, user=reader)
+            pdf, pages = render_pdf(spec.template, reports.build(spec, subject, reader))
     except TRANSIENT:
         # Hand the run back so the task's retry can claim it (if even this fails, the lease
-        # expires and the requeue task picks the run up).
-        ReportRun.objects.filter(pk=run_id, status=RunStatus.RENDERING).update(status=RunStatus.QUEUED)
+        # lapses and the run is claimed again after it).
+        leases.held(run_id=run_id, attempt=attempt).update(status=RunStatus.QUEUED, lease_expires_at=None)
         raise
     except Exception as exc:
         log.exception("Report run %s failed", run_id)
-        report_run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}")
+        report_run_fail(run_id=run_id, error=f"{type(exc).__name__}: {exc}", attempt=attempt)
         return ReportRun.objects.get(pk=run_id)
+    return _store(run_id, attempt, pdf, pages)
+
+
+def _store(run_id: int, attempt: int, pdf: bytes, pages: int) -> ReportRun:
+    """Keep the file, unless the run stopped being this claim's while it rendered (its lease
+    lapsed and another renderer claimed it): then that renderer's file is the one."""
     digest = hashlib.sha256(pdf).hexdigest()
     with transaction.atomic():
         run = ReportRun.objects.select_for_update().get(pk=run_id)
-        if run.status != RunStatus.RENDERING:
+        if run.status != RunStatus.RENDERING or run.attempts != attempt:
             return run
         run.file.save(f"{run.kind}-{run.pk}.pdf", ContentFile(pdf), save=False)
         run.sha256, run.pages, run.size_bytes = digest, pages, len(pdf)
-        run.status, run.finished_at = RunStatus.DONE, timezone.now()
+        run.status, run.finished_at, run.lease_expires_at = RunStatus.DONE, timezone.now(), None
         run.save()
     return run
 
 
-def report_run_fail(*, run_id: int, error: str) -> None:
-    ReportRun.objects.filter(pk=run_id).exclude(status=RunStatus.DONE).update(
-        status=RunStatus.FAILED, finished_at=timezone.now(), error=error[:4000]
+def report_run_fail(*, run_id: int, error: str, attempt: int | None = None) -> None:
+    """Record the error; with `attempt`, only while that claim still holds the run."""
+    runs = ReportRun.objects.filter(pk=run_id).exclude(status=RunStatus.DONE)
+    if attempt is not None:
+        runs = leases.held(run_id=run_id, attempt=attempt)
+    runs.update(
+        status=RunStatus.FAILED, finished_at=timezone.now(), lease_expires_at=None, error=error[:4000]
     )
 
 
@@ -129,7 +146,7 @@ def report_runs_requeue() -> int:
     renderer died. Returns how many were queued."""
     stale_queued = timezone.now() - timedelta(seconds=60)
     ids = list(
-        ReportRun.objects.filter(_claimable())
+        ReportRun.objects.filter(leases.claimable())
         .filter(Q(status=RunStatus.RENDERING) | Q(created_at__lt=stale_queued))
         .values_list("pk", flat=True)[:200]
     )
@@ -153,34 +170,42 @@ def report_run_for_download(*, run_id: int, user: AbstractBaseUser) -> ReportRun
 # --- Schedules --------------------------------------------------------------------------------
 
 
-def report_schedule_deliver(*, schedule_id: int) -> ReportRun | None:
-    """Render the schedule's report and e-mail it to each recipient who may see its scope."""
+def report_schedule_deliver(*, schedule_id: int) -> list[ReportRun]:
+    """Render the schedule's report once per recipient who may still see its scope, drawn for
+    that recipient, and mail each their own copy: recipients see only what they may see
+    (DESIGN §8). Returns the runs, one per recipient served."""
     schedule = ReportSchedule.objects.select_related("scope").filter(pk=schedule_id, active=True).first()
     if schedule is None:
-        return None
+        return []
     spec = reports.spec_for(schedule.kind)
     parameters = {spec.param: schedule.scope_id}
-    run = ReportRun.objects.create(
-        kind=schedule.kind,
-        parameters=parameters,
-        params_hash=_params_hash(schedule.kind, parameters),
-        schedule=schedule,
-    )
-    run = report_run_render(run_id=run.pk)
-    allowed = [
-        user.email
-        for user in schedule.recipients.filter(is_active=True)
-        if user.email and permissions.can_see_scope(user, schedule.scope)
-    ]
-    if run and allowed:
-        message = EmailMessage(
-            subject=f"[Valuegate] {schedule.name}",
-            body=f"{spec.title(schedule.scope)} — attached, generated {run.finished_at:%Y-%m-%d %H:%M %Z}.",
-            to=allowed,
+    runs = []
+    for user in schedule.recipients.filter(is_active=True).exclude(email="").order_by("pk"):
+        if not permissions.can_see_scope(user, schedule.scope):
+            continue
+        run = ReportRun.objects.create(
+            kind=schedule.kind,
+            parameters=parameters,
+            params_hash=_params_hash(schedule.kind, parameters),
+            schedule=schedule,
+            requested_by=user,
         )
-        message.attach(run.file.name.rsplit("/", 1)[-1], run.file.read(), "application/pdf")
-        message.send()
-    return run
+        run = report_run_render(run_id=run.pk) or run
+        if run.status == RunStatus.DONE:
+            _mail_run(run, schedule=schedule, title=spec.title(schedule.scope), to=user.email)
+        runs.append(run)
+    return runs
+
+
+def _mail_run(run: ReportRun, *, schedule: ReportSchedule, title: str, to: str) -> None:
+    message = EmailMessage(
+        subject=f"[Valuegate] {schedule.name}",
+        body=f"{title} — attached, generated {run.finished_at:%Y-%m-%d %H:%M %Z}.",
+        to=[to],
+    )
+    with run.file.open("rb") as handle:
+        message.attach(run.file.name.rsplit("/", 1)[-1], handle.read(), "application/pdf")
+    message.send()
 
 
 def _crontab_for(schedule: ReportSchedule):

@@ -56,8 +56,8 @@ def test_delivery_mails_the_pdf_only_to_recipients_who_still_see_the_scope(cast,
     settings.MEDIA_ROOT = tmp_path
     schedule = _create(cast, tree.program, [cast["pm"], cast["controller"]])
     cast["controller"].memberships.all().delete()  # lost the role after the schedule was made
-    run = services.report_schedule_deliver(schedule_id=schedule.pk)
-    assert run.status == "done"
+    [run] = services.report_schedule_deliver(schedule_id=schedule.pk)
+    assert run.status == "done" and run.requested_by == cast["pm"]
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["pm@example.test"]
