@@ -158,6 +158,7 @@ def _detail_context(request: HttpRequest, pk: int) -> dict:
         Stage.CLOSED,
         Stage.CANCELLED,
     )
+    dependencies, dependents = selectors.measure_links(measure=measure, user=user)
     context = {
         **_gate_context(request, measure),
         "stepper": _stepper(measure),
@@ -172,8 +173,8 @@ def _detail_context(request: HttpRequest, pk: int) -> dict:
         "effect_lines": measure.effect_lines.all(),
         "milestones": measure.milestones.select_related("evidence_document"),
         "risks": measure.risks.select_related("owner"),
-        "dependencies": measure.dependencies.select_related("target"),
-        "dependents": measure.dependents.select_related("source"),
+        "dependencies": dependencies,
+        "dependents": dependents,
         "documents": measure.documents.select_related("uploaded_by"),
         "comments": measure.comments.select_related("author"),
         "history": selectors.measure_history(measure=measure)[:50],

@@ -11,6 +11,7 @@ from django.db.models import (
     Case,
     Count,
     DateField,
+    Exists,
     F,
     Func,
     IntegerField,
@@ -193,3 +194,23 @@ def inbox(*, user) -> Inbox:
 def measure_history(*, measure: Measure) -> QuerySet[AuditEntry]:
     """The measure's governance history, from the audit log (newest first)."""
     return AuditEntry.objects.filter(measure_id=measure.pk).order_by("-id")
+
+
+def measure_links(*, measure: Measure, user) -> tuple[QuerySet, QuerySet]:
+    """The measure's dependencies and dependents, each with `other_visible`: whether `user` may
+    open the measure at the other end. Pages show a code and title only where it is true (DESIGN
+    §4: nobody sees a measure outside their scopes, not even by its link)."""
+    from measures.models import Dependency
+
+    visible = permissions.visible_measures(user)
+    outgoing = (
+        Dependency.objects.filter(source=measure)
+        .select_related("target")
+        .annotate(other_visible=Exists(visible.filter(pk=OuterRef("target_id"))))
+    )
+    incoming = (
+        Dependency.objects.filter(target=measure)
+        .select_related("source")
+        .annotate(other_visible=Exists(visible.filter(pk=OuterRef("source_id"))))
+    )
+    return outgoing, incoming

@@ -223,3 +223,21 @@ def test_list_page_queries_do_not_grow_with_rows(browser, cast, tree, django_ass
     add(20)
     with django_assert_max_num_queries(len(few.captured_queries)):
         assert client.get("/measures/").status_code == 200
+
+
+def test_links_to_measures_the_viewer_cannot_open_show_no_code_or_title(
+    browser, cast, tree, new_measure, admin_user
+):
+    hidden = services.measure_create(
+        by=cast["outsider"], title="Rightsize the cloud estate", objective="x", package=tree.other_package
+    )
+    services.dependency_create(
+        source=new_measure, target=hidden, kind="overlaps", share_percent=40, by=admin_user
+    )
+    services.dependency_create(source=hidden, target=new_measure, kind="blocks", by=admin_user)
+    body = browser(cast["viewer"]).get(f"/measures/{new_measure.pk}/").content.decode()
+    assert "a measure you cannot open" in body and "A measure you cannot open" in body
+    assert hidden.code not in body and "Rightsize the cloud estate" not in body
+    assert "40 % overlap" in body
+    admin_body = browser(admin_user).get(f"/measures/{new_measure.pk}/").content.decode()
+    assert hidden.code in admin_body and "cannot open" not in admin_body
