@@ -12,16 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
-from rest_framework import exceptions, status
+from rest_framework import exceptions, parsers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+from rest_framework.views import set_rollback
 
 from config.errors import CriteriaUnmet, DomainError
+from config.requestlimits import CONCURRENT_CHANGE, is_concurrent_change
 from readcache.selectors import DOMAINS, cached_read
 
 
@@ -82,6 +86,40 @@ class Pagination(PageNumberPagination):
     max_page_size = 200
 
 
+JSON_MAX_DEPTH = 64
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, refusing bodies nested deeper than JSON_MAX_DEPTH with a 400: no field of
+    ours nests more than a few levels, and deeper input ends in a RecursionError (a 500) in the
+    decoder or in whatever walks the data next."""
+
+    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            data = None
+        else:
+            if _depth_at_most(data, JSON_MAX_DEPTH):
+                return data
+        raise exceptions.ParseError(
+            f"JSON parse error - nested deeper than {JSON_MAX_DEPTH} levels.", code="json_too_deep"
+        )
+
+
+def _depth_at_most(data: Any, limit: int) -> bool:
+    """True when no array or object lies deeper than `limit` levels (walked without recursion)."""
+    pending = [(data, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if not isinstance(value, dict | list):
+            continue
+        if depth > limit:
+            return False
+        pending.extend((child, depth + 1) for child in (value.values() if isinstance(value, dict) else value))
+    return True
+
+
 def _field_errors(detail: Any) -> Any:
     if isinstance(detail, dict):
         return {key: _field_errors(value) for key, value in detail.items()}
@@ -112,9 +150,39 @@ def domain_error_body(exc: DomainError) -> dict[str, Any]:
     return body
 
 
+def _request_error(exc: Exception) -> Response | None:
+    """Errors raised while Django reads the request, and database conflicts: Django itself would
+    answer them with an HTML 400 or a 500."""
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        detail = f"The request body is too large: the limit is {limit:,} bytes besides attached files."
+        return Response({"detail": detail, "code": "request_too_large"}, status=413)
+    if isinstance(exc, TooManyFieldsSent):
+        detail = f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS:,} fields."
+        return Response({"detail": detail, "code": "too_many_fields"}, status=400)
+    if isinstance(exc, TooManyFilesSent):
+        detail = f"The request has more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES:,} files."
+        return Response({"detail": detail, "code": "too_many_files"}, status=400)
+    if is_concurrent_change(exc):
+        set_rollback()  # the transaction is aborted: an outer atomic block must not commit
+        return Response({"detail": CONCURRENT_CHANGE, "code": "concurrent_change"}, status=409)
+    return None
+
+
+def _domain_error(exc: DomainError) -> Response:
+    response = Response(domain_error_body(exc), status=exc.status_code)
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(domain_error_body(exc), status=exc.status_code)
+        return _domain_error(exc)
+    request_error = _request_error(exc)
+    if request_error is not None:
+        return request_error
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(errors)

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Oversized bodies refused before anything reads them; 409 for deadlocks; Retry-After on 503.
+    "config.requestlimits.RequestLimitsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -144,6 +146,11 @@ AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Proxies in front of us that append to X-Forwarded-For: 0 trusts no forwarding header (a client
+# could claim any address and escape throttles and lockouts); N takes the address N hops from the
+# right. DRF's throttles (NUM_PROXIES) and axes' lockouts read the client address the same way.
+VALUEGATE_TRUSTED_PROXIES = env.int("VALUEGATE_TRUSTED_PROXIES", default=0)
+AXES_CLIENT_IP_CALLABLE = "config.requestlimits.client_address"
 
 # --- Internationalisation ----------------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="en-gb")
@@ -192,6 +199,12 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "config.api.JSONParser",  # refuses deeply nested JSON with a 400
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "NUM_PROXIES": VALUEGATE_TRUSTED_PROXIES,
     "DEFAULT_THROTTLE_CLASSES": [
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",

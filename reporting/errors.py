@@ -6,3 +6,5 @@ class ReportsUnavailable(DomainError):
 
     status_code = 503
     code = "reports_unavailable"
+    # Seconds for the Retry-After header: the requeue task tries the queue again every minute.
+    retry_after = 60

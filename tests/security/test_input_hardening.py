@@ -99,7 +99,7 @@ UNICODE = "Ünïcødé Ωμέγα Привет שלום 日本語 中文 한국�
 
 def _pdf_text(kind: str, parameters: dict, user) -> str:
     spec, subject = report_services.report_subject(kind=kind, parameters=parameters, user=user)
-    pdf, _ = render_pdf(spec.template, reports.build(spec, subject))
+    pdf, _ = render_pdf(spec.template, reports.build(spec, subject, user))
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
     return _squeezed(text)
 
