@@ -1,7 +1,7 @@
 """Domain errors shared by every app; the API and the views translate them in one place.
 
 Services raise these (or subclasses of them); `config.api.exception_handler` maps each to its HTTP
-status (DESIGN §9): 400 bad input, 403 permission or four-eyes refusal, 404 unknown or invisible
+status (DESIGN §9): 400 bad input, 413 too large, 403 permission or four-eyes refusal, 404 unknown or invisible
 object, 409 state or stale version, 422 unmet gate criteria.
 """
 
@@ -23,6 +23,13 @@ class DomainError(Exception):
 class InvalidInput(DomainError):
     status_code = 400
     code = "invalid"
+
+
+class TooLarge(InvalidInput):
+    """Input larger than its limit (an upload, a file): 413 with the limit in the message."""
+
+    status_code = 413
+    code = "request_too_large"
 
 
 class PermissionRefused(DomainError):

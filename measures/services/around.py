@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.text import get_valid_filename
 
-from config.errors import Conflict, InvalidInput, PermissionRefused
+from config.errors import Conflict, InvalidInput, PermissionRefused, TooLarge
 from config.limits import LINE_MAX_CHARS, check_text_lengths
 from measures import permissions
 from measures.choices import DependencyKind, DocumentKind, Hardness, Nature, Recurrence, Stage
@@ -402,7 +402,7 @@ def document_upload(*, measure: Measure, by, uploaded_file, kind: str = Document
     if kind not in DocumentKind.values:
         raise InvalidInput(f"Unknown document kind '{kind}'.", details={"kind": ["Unknown kind."]})
     if uploaded_file.size > limit:
-        raise InvalidInput(
+        raise TooLarge(
             f"The file is {uploaded_file.size:,} bytes; the limit is {limit:,} bytes.",
             code="file_too_large",
             details={"file": [f"Files may be at most {limit:,} bytes."]},

@@ -84,7 +84,7 @@ def test_size_limit_from_settings(cast, ready_measure, settings, api):
     response = api.as_user(cast["owner"]).post(
         "/api/v1/documents/", {"measure": ready_measure.pk, "kind": "other", "file": big}, format="multipart"
     )
-    assert response.status_code == 400
+    assert response.status_code == 413
     assert response.json()["code"] == "file_too_large"
     assert not Document.objects.exists()
 
