@@ -287,6 +287,10 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # --- Incidents ----------------------------------------------------------------------------------
 # Response effort is costed at this rate per person-hour (DESIGN §6 incident cost), in VALUEGATE_CURRENCY.
 VALUEGATE_INCIDENT_HOURLY_RATE = env.float("VALUEGATE_INCIDENT_HOURLY_RATE", default=85.0)
+# Plausible event times (incidents.policy.check_event_times): not older than this many days, and
+# not later than now plus this clock-skew allowance. Older history is refused as a typing error.
+VALUEGATE_EVENT_MAX_AGE_DAYS = env.int("VALUEGATE_EVENT_MAX_AGE_DAYS", default=3650)
+VALUEGATE_EVENT_CLOCK_SKEW_MINUTES = env.int("VALUEGATE_EVENT_CLOCK_SKEW_MINUTES", default=5)
 
 # --- Measures ------------------------------------------------------------------------------------
 # The effect-line account chart (DESIGN §5.2); codes, comma-separated.

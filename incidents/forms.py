@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
+from config.limits import LINE_MAX_CHARS
 from incidents.choices import MANUAL_ENTRY_KINDS, Audience, Channel, EntryKind, RoleKind, Severity, UpdateKind
 from incidents.models import TIME_FIELDS, RecoveryValidation, Service
 
@@ -32,7 +33,7 @@ class LogIncidentForm(forms.Form):
     """The fast form: a title and a service are enough; the rest sharpens the criteria."""
 
     title = forms.CharField(
-        max_length=300,
+        max_length=LINE_MAX_CHARS,
         widget=forms.TextInput(attrs={"autofocus": True, "placeholder": "What is broken, for whom"}),
     )
     services = forms.ModelMultipleChoiceField(

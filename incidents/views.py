@@ -120,6 +120,7 @@ def incident_new(request: HttpRequest) -> HttpResponse:
             )  # fmt: skip
         except DomainError as error:
             _report(request, error)
+            _field_errors(form, error)
         else:
             messages.success(request, f"{incident.reference} logged.")
             return redirect("incidents:detail", pk=incident.pk)
@@ -128,7 +129,20 @@ def incident_new(request: HttpRequest) -> HttpResponse:
         request,
         "incidents/new.html",
         {"form": form, "results": results, "any_met": any(r.met for r in results)},
+        status=_form_status(form),
     )
+
+
+def _field_errors(form, error: DomainError) -> None:
+    """Show a service's refusal next to the fields it names (the rest above the form)."""
+    details = error.details if isinstance(error.details, dict) else {}
+    for field, errors in details.items():
+        form.add_error(field if field in form.fields else None, errors)
+
+
+def _form_status(form) -> int:
+    """A refused submission answers 400, as the API does; the page shows why."""
+    return 400 if form.is_bound and form.errors else 200
 
 
 def _criteria(form: LogIncidentForm) -> list[selectors.CriterionResult]:
@@ -437,9 +451,7 @@ def update_new(request: HttpRequest, pk: int) -> HttpResponse:
                 services.status_update_create(incident=incident, by=request.user, **form.cleaned_data)
             except DomainError as error:
                 _report(request, error)
-                for field, errors in (error.details or {}).items() if isinstance(error.details, dict) else []:
-                    if field in form.fields:
-                        form.add_error(field, errors)
+                _field_errors(form, error)
             else:
                 messages.success(request, "Status update recorded.")
                 return _detail(incident, "updates")
@@ -451,6 +463,7 @@ def update_new(request: HttpRequest, pk: int) -> HttpResponse:
         request,
         "incidents/update_form.html",
         {"incident": incident, "form": form, "kind": kind, "update_kinds": UpdateKind.choices},
+        status=_form_status(form),
     )
 
 
@@ -471,12 +484,13 @@ def times_edit(request: HttpRequest, pk: int) -> HttpResponse:
         try:
             services.incident_update(incident=incident, by=request.user, reason=reason, **changed)
         except DomainError as error:
-            for field, errors in (error.details or {}).items():
-                form.add_error(field if field in form.fields else None, errors)
+            _field_errors(form, error)
         else:
             messages.success(request, "Times saved." if changed else "Nothing changed.")
             return _detail(incident, "times")
-    return render(request, "incidents/times_form.html", {"incident": incident, "form": form})
+    return render(
+        request, "incidents/times_form.html", {"incident": incident, "form": form}, status=_form_status(form)
+    )
 
 
 def _local(value: datetime | None):

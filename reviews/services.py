@@ -8,6 +8,7 @@ permission rule and audit row apply.
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from typing import Any
 
@@ -18,10 +19,20 @@ from django.db.models import Q
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from config.errors import Conflict, CriteriaUnmet, InvalidInput, NotFound, PermissionRefused, StaleVersion
+from config.errors import (
+    Conflict,
+    CriteriaUnmet,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PermissionRefused,
+    StaleVersion,
+)
 from config.errors import SeparationOfDutiesViolation as FourEyes
+from config.limits import LINE_MAX_CHARS, check_text_lengths
 from incidents import selectors as incident_selectors
 from incidents.models import Incident
+from incidents.policy import check_due_dates
 from measures import permissions as measure_permissions
 from measures import services as measure_services
 from measures.models import Measure, Scope
@@ -45,6 +56,7 @@ from reviews.models import (
 )
 
 User = AbstractBaseUser
+logger = logging.getLogger(__name__)
 
 
 # --- Opening the PIR (DESIGN §7: one per major incident, created when it is restored) ------------
@@ -63,14 +75,34 @@ def review_open(*, incident_id: int, by: User | None = None) -> Review:
         due = incident_selectors.pir_due_at(incident)
         if due is None:
             raise Conflict("A PIR is opened when the incident is restored.")
+        check_due_dates({"due_at": due})
         review = Review.objects.create(incident=incident, due_at=due)
         actions_mark_ineffective(incident=incident)
     return review
 
 
+class PirNotOpened(Conflict):
+    code = "pir_not_opened"
+
+
 def on_incident_restored(sender: Any, incident_id: int, by: User | None = None, **kwargs: Any) -> None:
-    """Receiver of `incidents.signals.incident_restored` (connected in ReviewsConfig.ready)."""
-    review_open(incident_id=incident_id, by=by)
+    """Receiver of `incidents.signals.incident_restored` (connected in ReviewsConfig.ready). It
+    runs inside the restore transaction: when the PIR cannot be opened the error rolls the
+    restoration back, so no restored incident is left without its PIR (DESIGN §7) and the client
+    gets a sentence instead of a 500. review_open's own savepoint keeps the transaction usable."""
+    try:
+        review_open(incident_id=incident_id, by=by)
+    except DomainError:
+        raise
+    except Exception as exc:
+        logger.exception(
+            "Opening the PIR of incident %s failed; the restoration is rolled back.", incident_id
+        )
+        raise PirNotOpened(
+            "The post-incident review could not be opened, so the incident was not restored and nothing "
+            "changed. Check the incident's times and try again; if it fails again, tell an administrator.",
+            details={"review": [f"{type(exc).__name__}: {exc}"]},
+        ) from exc
 
 
 def incident_close_unmet(incident: Incident) -> list[dict[str, str]]:
@@ -130,6 +162,7 @@ def review_update(*, review: Review, by: User, version: int | None = None, **sec
         raise InvalidInput(
             "These fields are not sections of a PIR.", details={n: ["Not editable."] for n in sorted(unknown)}
         )
+    check_text_lengths(sections)
     with transaction.atomic():
         review = _open_for_edit(review, by, version)
         for name, text in sections.items():
@@ -155,6 +188,7 @@ def factor_add(
 ) -> ContributingFactor:
     """Add a contributing factor tagged from the taxonomy (several per PIR). A new category on
     this incident may reveal that a verified action elsewhere did not work."""
+    check_text_lengths({"description": description})
     if not (description or "").strip():
         raise InvalidInput("Describe the factor.", details={"description": ["This field is required."]})
     category = _category(category)
@@ -172,6 +206,7 @@ def factor_add(
 def factor_update(
     *, factor: ContributingFactor, by: User, category=None, description: str | None = None
 ) -> ContributingFactor:
+    check_text_lengths({"description": description})
     with transaction.atomic():
         review = _open_for_edit(factor.review, by)
         review.save()
@@ -231,6 +266,7 @@ def review_submit(*, review: Review, by: User) -> Review:
 
 def review_return(*, review: Review, by: User, comment: str = "") -> Review:
     """In review → draft (changes requested); sign-offs already given on this revision lapse."""
+    check_text_lengths({"comment": comment})
     with transaction.atomic():
         review = _locked(review)
         if not (
@@ -267,6 +303,7 @@ def _approval_role(review: Review, by: User) -> str:
 def review_approve(*, review: Review, by: User, comment: str = "") -> Review:
     """Give one of the two sign-offs. The second one approves the PIR and freezes the content
     of this revision."""
+    check_text_lengths({"comment": comment})
     with transaction.atomic():
         review = _locked(review)
         if review.state != ReviewState.IN_REVIEW:
@@ -315,6 +352,7 @@ def review_publish(*, review: Review, by: User) -> Review:
 def review_waive(*, review: Review, by: User, reason: str) -> Review:
     """No PIR needed (e.g. a duplicate of a reviewed incident): an incident manager waives it
     with a reason; the waiver names them."""
+    check_text_lengths({"reason": reason})
     if not (reason or "").strip():
         raise InvalidInput("Say why the PIR is waived.", details={"reason": ["This field is required."]})
     with transaction.atomic():
@@ -333,11 +371,14 @@ ACTION_FIELDS = ("kind", "title", "description", "owner", "due_date", "priority"
 
 
 def _check_action_fields(fields: dict[str, Any]) -> None:
+    check_text_lengths(
+        {n: fields[n] for n in ("title", "description") if n in fields}, limits={"title": LINE_MAX_CHARS}
+    )
+    if isinstance(fields.get("due_date"), date):
+        check_due_dates({"due_date": fields["due_date"]})
     errors = {}
     if "title" in fields and not (fields["title"] or "").strip():
         errors["title"] = ["Give the action a title."]
-    if "title" in fields and len(fields["title"] or "") > 200:
-        errors["title"] = ["At most 200 characters."]
     if "kind" in fields and fields["kind"] not in ActionKind.values:
         errors["kind"] = [f"Choose one of {', '.join(ActionKind.values)}."]
     if "priority" in fields and fields["priority"] not in Priority.values:
@@ -456,6 +497,7 @@ def action_verify(*, action: Action, by: User) -> Action:
 
 
 def action_reject(*, action: Action, by: User, rationale: str) -> Action:
+    check_text_lengths({"rationale": rationale})
     if not (rationale or "").strip():
         raise InvalidInput(
             "Say why the action is rejected.", details={"rationale": ["This field is required."]}
@@ -505,6 +547,7 @@ def action_promote(
     over; the yearly cost of the incidents it addresses offered as the baseline), linked both
     ways (action.measure, measure.review_actions). One action promotes once. The promoter must
     be allowed to create measures in the package (measures' own rule, in measure_create)."""
+    check_text_lengths({"title": title}, limits={"title": LINE_MAX_CHARS})
     with transaction.atomic():
         action = _locked_action(action)
         _check_linkable(action, by)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.limits import LINE_MAX_CHARS
 from incidents import selectors
 from incidents.choices import (
     Audience,
@@ -113,7 +114,7 @@ class IncidentSerializer(serializers.ModelSerializer):
 
 
 class IncidentCreateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=300)
+    title = serializers.CharField(max_length=LINE_MAX_CHARS)
     severity = serializers.ChoiceField(choices=Severity.choices, default=Severity.SEV2)
     services = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all(), many=True, required=False)
     description = serializers.CharField(required=False, allow_blank=True, default="")
@@ -148,7 +149,7 @@ class DeclarationCriterionResultSerializer(serializers.Serializer):
 
 
 class IncidentUpdateSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=300, required=False)
+    title = serializers.CharField(max_length=LINE_MAX_CHARS, required=False)
     description = serializers.CharField(required=False, allow_blank=True)
     services = serializers.PrimaryKeyRelatedField(queryset=Service.objects.all(), many=True, required=False)
     users_affected = serializers.IntegerField(min_value=0, max_value=MAX_INT, required=False, allow_null=True)

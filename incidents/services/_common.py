@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
@@ -13,11 +13,11 @@ from config.errors import InvalidInput, PermissionRefused
 from incidents import permissions
 from incidents.models import TIME_FIELDS, TIME_LEVELS, Incident, TimelineEntry
 from incidents.models.incident import ordered_time_pairs
+from incidents.policy import check_event_times
 
 User = AbstractBaseUser
 
 
-FUTURE_TOLERANCE = timedelta(minutes=5)
 _REFERENCE_LOCK = 7_206_001  # pg advisory lock: two incidents logged at once get distinct numbers
 
 
@@ -44,15 +44,10 @@ def _entry(
 def check_time_order(values: dict[str, datetime | None], changed: Iterable[str] = ()) -> None:
     """Refuse times that break impact_started ≤ detected ≤ reported ≤ acknowledged/declared ≤
     team_assembled ≤ restored ≤ validated ≤ closed, naming the offending field: the changed one
-    of a broken pair, else the later one. Changed times may not lie in the future either."""
+    of a broken pair, else the later one. Changed times must lie in the plausible window
+    (incidents.policy.check_event_times); unchanged ones are left alone, so old history stays editable."""
     changed = set(changed)
-    now = timezone.now()
-    for name in changed:
-        value = values.get(name)
-        if value is not None and value > now + FUTURE_TOLERANCE:
-            raise InvalidInput(
-                f"{_label(name)} cannot be in the future.", details={name: ["This time is in the future."]}
-            )
+    check_event_times({name: values.get(name) for name in sorted(changed)})
     for earlier, later in _PAIRS_NEAREST_FIRST:
         a, b = values.get(earlier), values.get(later)
         if a is None or b is None or a <= b:

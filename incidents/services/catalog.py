@@ -10,6 +10,7 @@ from django.db.models import Model
 from django.template import Context, Template
 
 from config.errors import Conflict, InvalidInput, PermissionRefused
+from config.limits import LINE_MAX_CHARS, check_text_lengths
 from incidents import permissions
 from incidents.models import DeclarationCriterion, Service, StatusUpdateTemplate
 
@@ -22,6 +23,7 @@ User = AbstractBaseUser
 def _save_config(model: type[Model], instance: Model | None, by: User, fields: dict[str, Any]) -> Model:
     if not permissions.can_configure(by):
         raise PermissionRefused("Only incident managers and admins may change the incident configuration.")
+    check_text_lengths(fields, limits=dict.fromkeys(("name", "business_process", "vendor"), LINE_MAX_CHARS))
     instance = instance or model()
     for name, value in fields.items():
         setattr(instance, name, value)
@@ -52,6 +54,7 @@ def template_save(
     """Admins edit the texts updates start from; a template that does not render is refused."""
     if not permissions.is_admin(by):
         raise PermissionRefused("Only admins edit status update templates.")
+    check_text_lengths({"subject": subject, "body": body}, limits={"subject": 300})
     try:
         Template(body).render(Context({}))
         Template(subject).render(Context({}))

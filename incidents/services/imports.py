@@ -12,9 +12,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from config.errors import InvalidInput
+from config.limits import check_text_lengths
 from incidents.choices import EntryKind, IncidentState, RoleKind, Severity
 from incidents.models import TIME_FIELDS, Incident, IncidentRole, Service
+from incidents.policy import check_event_times
 from incidents.services._common import _entry, _name, _next_reference, _require_change, check_time_order
+from incidents.services.lifecycle import INCIDENT_TEXT_LIMITS
 
 User = AbstractBaseUser
 
@@ -73,8 +76,15 @@ def _import_row(
     if values["reference"] and len(values["reference"]) > 40:
         errors["reference"] = ["At most 40 characters."]
     values["title"] = str(row.get("title") or "").strip()
-    if not values["title"] or len(values["title"]) > 300:
-        errors["title"] = ["Required, at most 300 characters."]
+    values["description"] = str(row.get("description") or "")
+    _collect(
+        errors,
+        check_text_lengths,
+        {n: values[n] for n in ("title", "description")},
+        limits=INCIDENT_TEXT_LIMITS,
+    )
+    if not values["title"]:
+        errors["title"] = ["This field is required."]
     severity = row.get("severity", Severity.SEV2)
     if severity not in Severity.values:
         errors["severity"] = ["Choose 1 to 4."]
@@ -100,6 +110,7 @@ def _import_row(
         errors["reported_at"] = ["This field is required."]
     values["detected_at"] = values["detected_at"] or values["reported_at"]
     values["impact_started_at"] = values["impact_started_at"] or values["detected_at"]
+    _collect(errors, check_event_times, {n: values[n] for n in TIME_FIELDS if n not in errors})
     for name in ("users_affected", "estimated_downtime_minutes"):
         value = row.get(name)
         if value is not None and (
@@ -123,13 +134,18 @@ def _import_row(
         for name in missing:
             errors[name] = [f"Required for a {values['state']} incident."]
     values["mim"] = _import_user(row.get("mim"), errors)
-    values["description"] = str(row.get("description") or "")
     if not errors:
-        try:
-            check_time_order({n: values[n] for n in TIME_FIELDS}, changed=TIME_FIELDS)
-        except InvalidInput as exc:
-            errors.update(exc.details)
+        _collect(errors, check_time_order, {n: values[n] for n in TIME_FIELDS}, changed=TIME_FIELDS)
     return values, errors
+
+
+def _collect(errors: dict[str, list[str]], check: Any, *args: Any, **kwargs: Any) -> None:
+    """Run a service-wide check and keep its field errors with the row's other errors."""
+    try:
+        check(*args, **kwargs)
+    except InvalidInput as exc:
+        for name, messages in exc.details.items():
+            errors.setdefault(name, []).extend(messages)
 
 
 def _import_user(username: Any, errors: dict[str, list[str]]) -> Any:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from config.errors import Conflict, CriteriaUnmet, InvalidInput
+from config.limits import LINE_MAX_CHARS, check_text_lengths
 from incidents import selectors, signals
 from incidents.choices import EntryKind, IncidentState, Severity
 from incidents.models import TIME_FIELDS, Incident, RecoveryValidation, Service
@@ -54,11 +55,11 @@ def incident_log(
     """Log an incident quickly (seed step 2): evaluate the declaration criteria and record which
     were met, so the page can make "declare" prominent and the PIR can see the suggestion."""
     _require_change(by)
-    if not title.strip() or len(title) > 300:
-        raise InvalidInput(
-            "Give the incident a title (up to 300 characters).",
-            details={"title": ["Required, at most 300 characters."]},
-        )
+    check_text_lengths(
+        {"title": title, "description": description, "reference": reference}, limits=INCIDENT_TEXT_LIMITS
+    )
+    if not title.strip():
+        raise InvalidInput("Give the incident a title.", details={"title": ["This field is required."]})
     if severity not in Severity.values:
         raise InvalidInput("Severity is 1 to 4.", details={"severity": ["Choose SEV1 to SEV4."]})
     services = list(services)
@@ -102,6 +103,7 @@ def incident_log(
     return incident
 
 
+INCIDENT_TEXT_LIMITS = {"title": LINE_MAX_CHARS, "reference": LINE_MAX_CHARS}
 EDITABLE_FIELDS = (
     "title",
     "description",
@@ -131,6 +133,9 @@ def incident_update(
             "These fields cannot be changed here.",
             details={name: ["Not editable."] for name in sorted(unknown)},
         )
+    check_text_lengths({**fields, "reason": reason}, limits=INCIDENT_TEXT_LIMITS)
+    if "title" in fields and not (fields["title"] or "").strip():
+        raise InvalidInput("Give the incident a title.", details={"title": ["This field is required."]})
     with transaction.atomic():
         incident = _locked(incident)
         old_times = _times(incident)
@@ -174,6 +179,7 @@ def _set_services(incident: Incident, by: User, services: list[Service]) -> None
 def incident_severity_change(*, incident: Incident, by: User, severity: int, reason: str = "") -> Incident:
     """Change severity; always a timeline event (DESIGN §6)."""
     _require_change(by)
+    check_text_lengths({"reason": reason})
     if severity not in Severity.values:
         raise InvalidInput("Severity is 1 to 4.", details={"severity": ["Choose SEV1 to SEV4."]})
     with transaction.atomic():
@@ -226,8 +232,12 @@ def _transition(
     at: datetime | None = None,
     text: str,
     kind: str = EntryKind.STATE_CHANGE,
+    within: Callable[[Incident], None] | None = None,
     after_commit: Callable[[Incident], None] | None = None,
 ) -> Incident:
+    """Lock, check, transition, save and timeline in one transaction. `within` runs inside it, so
+    what it changes commits with the transition or not at all (an error rolls both back);
+    `after_commit` is for side effects only (notifications), which cannot leave half a change."""
     _require_change(by)
     with transaction.atomic():
         incident = _locked(incident)
@@ -252,6 +262,8 @@ def _transition(
             f"{text} ({IncidentState(old_state).label} → {incident.get_state_display()})",
             at=when,
         )
+        if within:
+            within(incident)
         if after_commit:
             transaction.on_commit(lambda: after_commit(incident))
     return incident
@@ -284,6 +296,7 @@ def incident_declare(
     *, incident: Incident, by: User, at: datetime | None = None, reason: str = ""
 ) -> Incident:
     """Declare a major incident; a MIM must be assigned first (DESIGN §6)."""
+    check_text_lengths({"reason": reason})
     suffix = f" {reason}" if reason else ""
     if incident.criteria_met:
         suffix += f" The declaration criteria suggested it: {', '.join(incident.criteria_met)}."
@@ -310,6 +323,7 @@ def incident_cancel(*, incident: Incident, by: User, reason: str) -> Incident:
 
 
 def _require_reason(reason: str) -> None:
+    check_text_lengths({"reason": reason})
     if not (reason or "").strip():
         raise InvalidInput("Give a reason.", details={"reason": ["This field is required."]})
 
@@ -319,12 +333,15 @@ def _send_restored(incident: Incident, by: User) -> None:
 
 
 def incident_restore(*, incident: Incident, by: User, at: datetime | None = None, note: str = "") -> Incident:
-    """Service restored (seed step 6). After commit, `signals.incident_restored` lets reviews
-    open the PIR (DESIGN §7) without this app knowing about reviews."""
+    """Service restored (seed step 6). Inside the same transaction, `signals.incident_restored`
+    lets reviews open the PIR (DESIGN §7) without this app knowing about reviews: if the PIR
+    cannot be opened, the restoration is rolled back and the receiver's error reaches the caller,
+    so no restored major incident is left without its PIR."""
+    check_text_lengths({"note": note})
     return _transition(
         incident, by, "restore", time_field="restored_at", at=at, kind=EntryKind.RECOVERY,
         text="Service restored." + (f" {note}" if note else ""),
-        after_commit=lambda inc: _send_restored(inc, by),
+        within=lambda inc: _send_restored(inc, by),
     )  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import Conflict, InvalidInput, SeparationOfDutiesViolation
+from config.limits import LINE_MAX_CHARS, check_text_lengths
 from incidents import selectors
 from incidents.choices import (
     MANUAL_ENTRY_KINDS,
@@ -31,7 +32,8 @@ from incidents.models import (
     TimelineEntry,
     VendorEscalation,
 )
-from incidents.services._common import FUTURE_TOLERANCE, _entry, _fmt, _locked, _name, _require_change
+from incidents.policy import check_due_dates, check_event_times
+from incidents.services._common import _entry, _fmt, _locked, _name, _require_change
 
 User = AbstractBaseUser
 
@@ -50,6 +52,7 @@ def role_assign(
         )
     if not user.is_active:
         raise InvalidInput("This user is deactivated.", details={"user": ["The user is not active."]})
+    check_event_times({"at": at})
     at = at or timezone.now()
     with transaction.atomic():
         incident = _locked(incident)
@@ -114,6 +117,8 @@ def timeline_entry_add(
     """Append an entry; `occurred_at` may be back-dated, `recorded_at` is always now. A decision
     needs its rationale and who decided; a correction names the entry it corrects."""
     _require_change(by)
+    check_text_lengths({"text": text, "rationale": rationale, "alternatives": alternatives})
+    check_event_times({"occurred_at": occurred_at})
     errors: dict[str, list[str]] = {}
     if kind not in MANUAL_ENTRY_KINDS:
         errors["kind"] = [f"Choose one of {', '.join(MANUAL_ENTRY_KINDS)}."]
@@ -128,8 +133,6 @@ def timeline_entry_add(
         errors["corrects"] = ["Name the entry this corrects."]
     if corrects is not None and corrects.incident_id != incident.pk:
         errors["corrects"] = ["That entry belongs to another incident."]
-    if occurred_at and occurred_at > timezone.now() + FUTURE_TOLERANCE:
-        errors["occurred_at"] = ["This time is in the future."]
     if errors:
         raise InvalidInput("The timeline entry is incomplete.", details=errors)
     with transaction.atomic():
@@ -177,6 +180,14 @@ def status_update_create(
     approval it waits for a second person (`status_update_approve`). `sent_at` records an update
     already sent by other means (back-dated; no e-mail goes out)."""
     _require_change(by)
+    check_text_lengths(
+        {"affected_service": affected_service, "business_impact": business_impact,
+         "current_status": current_status, "workaround": workaround, "decisions_needed": decisions_needed,
+         "subject": subject, "body": body},
+        limits=UPDATE_TEXT_LIMITS,
+    )  # fmt: skip
+    check_event_times({"sent_at": sent_at})
+    check_due_dates({"next_update_due_at": next_update_due_at})
     errors = _update_errors(
         incident, kind=kind, audience=audience, channel=channel, workaround=workaround,
         next_update_due_at=next_update_due_at, sent_at=sent_at, requires_approval=requires_approval,
@@ -202,6 +213,9 @@ def status_update_create(
     return update
 
 
+# Subject and affected service are single lines, but prefilled from templates and service lists
+# that may exceed LINE_MAX_CHARS: their columns' width is the limit.
+UPDATE_TEXT_LIMITS = {"subject": 300, "affected_service": 300}
 UPDATE_STATES = (
     IncidentState.DECLARED,
     IncidentState.RESTORED,
@@ -233,8 +247,8 @@ def _update_errors(
         errors["next_update_due_at"] = ["Say when the next update is due."]
     elif next_update_due_at is not None and next_update_due_at <= sent:
         errors["next_update_due_at"] = ["The next update is due after this one."]
-    if sent_at is not None and (requires_approval or sent_at > timezone.now() + FUTURE_TOLERANCE):
-        errors["sent_at"] = ["A back-dated update is already sent: no approval, not in the future."]
+    if sent_at is not None and requires_approval:
+        errors["sent_at"] = ["A back-dated update is already sent: it needs no approval."]
     return errors
 
 
@@ -287,6 +301,9 @@ def _update_mail_body(update: StatusUpdate) -> str:
 # --- Vendor escalations and recovery validation ---------------------------------------------------
 
 
+VENDOR_TEXT_LIMITS = {"vendor": LINE_MAX_CHARS, "reference": LINE_MAX_CHARS}
+
+
 def vendor_escalation_add(
     *,
     incident: Incident,
@@ -299,8 +316,10 @@ def vendor_escalation_add(
 ) -> VendorEscalation:
     """Record that a vendor was escalated to (a vendor timeline entry)."""
     _require_change(by)
+    check_text_lengths({"vendor": vendor, "reference": reference, "notes": notes}, limits=VENDOR_TEXT_LIMITS)
     if not vendor.strip():
         raise InvalidInput("Name the vendor.", details={"vendor": ["This field is required."]})
+    check_event_times({"contacted_at": contacted_at, "responded_at": responded_at})
     contacted_at = contacted_at or timezone.now()
     _check_response(contacted_at, responded_at)
     with transaction.atomic():
@@ -324,6 +343,8 @@ def vendor_escalation_responded(
 ) -> VendorEscalation:
     """Record the vendor's response time (and their ticket reference if now known)."""
     _require_change(by)
+    check_text_lengths({"reference": reference}, limits=VENDOR_TEXT_LIMITS)
+    check_event_times({"responded_at": responded_at})
     responded_at = responded_at or timezone.now()
     with transaction.atomic():
         escalation = VendorEscalation.objects.select_for_update().get(pk=escalation.pk)
@@ -356,6 +377,7 @@ def recovery_validation_save(*, incident: Incident, by: User, **answers: Any) ->
     unknown = set(answers) - set(VALIDATION_FIELDS)
     if unknown:
         raise InvalidInput("Unknown question.", details={n: ["Unknown field."] for n in sorted(unknown)})
+    check_text_lengths(answers, limits={"business_confirmed_by": LINE_MAX_CHARS})
     with transaction.atomic():
         incident = _locked(incident)
         if incident.state not in (IncidentState.DECLARED, IncidentState.RESTORED):

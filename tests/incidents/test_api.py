@@ -8,7 +8,7 @@ from django.utils import timezone
 from incidents import services
 from incidents.choices import RoleKind
 from incidents.models import Incident, TimelineEntry
-from tests.incidents.conftest import at, complete_validation
+from tests.incidents.conftest import at, complete_validation, settle_pir
 
 INCIDENT_FIELDS = {
     "id", "reference", "title", "severity", "state", "services", "impact_started_at", "detected_at",
@@ -68,6 +68,9 @@ def test_the_full_lifecycle_through_the_api(as_mim, mim, catalog):
     )
     assert as_mim.post(f"{url}/restore/", {}, format="json").status_code == 200
     assert as_mim.post(f"{url}/validate/", {}, format="json").status_code == 200
+    refused = as_mim.post(f"{url}/close/", {}, format="json")  # the PIR opened on restoration
+    assert refused.status_code == 422 and refused.json()["unmet_criteria"][0]["criterion"] == "pir"
+    settle_pir(Incident.objects.get(pk=incident["id"]), mim)
     closed = as_mim.post(f"{url}/close/", {}, format="json").json()
     assert closed["state"] == "closed" and closed["closed_at"]
 

@@ -8,7 +8,7 @@ from config.errors import Conflict, CriteriaUnmet, PermissionRefused
 from incidents import services, signals
 from incidents.choices import EntryKind, IncidentState, RoleKind
 from incidents.models import Incident
-from tests.incidents.conftest import at, complete_validation
+from tests.incidents.conftest import at, complete_validation, settle_pir
 
 S = IncidentState
 
@@ -49,6 +49,8 @@ def _call(name, incident, mim):
             services.role_assign(incident=incident, by=mim, role=RoleKind.MIM, user=mim)
         if incident.state == S.RESTORED:
             complete_validation(incident, mim)
+    if name == "close":
+        settle_pir(incident, mim)  # reviews' close guard: the PIR opened on restoration
     kwargs = {"reason": "because"} if name in ("mark_not_major", "cancel", "reopen") else {}
     return getattr(services, f"incident_{name}")(incident=incident, by=mim, **kwargs)
 
@@ -139,21 +141,19 @@ def test_transitions_need_an_incident_manager(walk, people):
     assert services.incident_declare(incident=incident, by=people["admin"]).state == S.DECLARED
 
 
-def test_restore_sends_the_restored_signal_after_commit(walk, mim, django_capture_on_commit_callbacks):
+def test_restore_sends_the_restored_signal_inside_its_transaction(walk, mim):
+    """Receivers (reviews opens the PIR) change rows together with the restoration: they run
+    before commit, and a receiver that fails rolls the restoration back."""
     received = []
 
     def listener(sender, incident_id, by, **kwargs):
-        received.append((incident_id, by))
+        received.append((incident_id, by, Incident.objects.get(pk=incident_id).state))
 
     signals.incident_restored.connect(listener)
     try:
         incident = walk("declared")
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            services.incident_restore(incident=incident, by=mim, at=at(120))
-        assert received == []  # nothing before commit
-        for callback in callbacks:
-            callback()
-        assert received == [(incident.pk, mim)]
+        services.incident_restore(incident=incident, by=mim, at=at(120))
+        assert received == [(incident.pk, mim, S.RESTORED)]
     finally:
         signals.incident_restored.disconnect(listener)
 
