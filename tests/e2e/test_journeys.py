@@ -141,7 +141,7 @@ def test_1_incident_manager_runs_a_major_incident_to_its_pir(page, cast, payment
 
 def _restored(cast, service, title: str = "Card payments failing") -> Incident:
     """A major incident restored two hours ago, its MIM `mim`; the PIR opens from the real
-    `incident_restored` signal after commit."""
+    `incident_restored` signal inside the restore."""
     mim, start = cast["mim"], timezone.now() - timedelta(hours=3)
     incident = incident_services.incident_log(
         by=mim, title=title, services=[service], severity=2, impact_started_at=start,

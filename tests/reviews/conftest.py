@@ -1,5 +1,5 @@
 """Review fixtures: a catalog whose Payments service is owned by `owner`, incidents walked to
-restoration through the incidents services (the PIR opens from the real signal after commit),
+restoration through the incidents services (the PIR opens from the real signal inside the restore),
 and a helper that takes a PIR to approval through the reviews services."""
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def catalog(mim, service_owner):
 @pytest.fixture
 def restored(mim, catalog, django_capture_on_commit_callbacks):
     """restored(start=0, service=None, severity=2) → an incident restored 120 minutes after it
-    started, its PIR opened by the `incident_restored` signal after commit."""
+    started, its PIR opened by the `incident_restored` signal inside the restore."""
 
     def run(start: float = 0, service=None, severity: int = 2, title: str = "Card payments failing"):
         incident = incident_services.incident_log(
