@@ -133,7 +133,8 @@ def test_walk_from_doi0_to_doi1_with_each_refusal(api, cast, tree):
 
     history = api.get(url + "history/").json()
     assert [row["action"] for row in history][:3] == ["transition", "gate_approved", "gate_requested"]
-    assert AuditEntry.objects.filter(measure_id=measure["id"]).count() == 5
+    # created, people named by the pm, edited by the owner, requested, approved, transition
+    assert AuditEntry.objects.filter(measure_id=measure["id"]).count() == 6
 
 
 def test_reject_through_the_api_needs_a_comment(api, cast, ready_measure):
