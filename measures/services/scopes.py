@@ -11,6 +11,7 @@ from django.db.models import Value
 from django.db.models.functions import Concat, Substr
 
 from config.errors import Conflict, InvalidInput, PermissionRefused
+from config.limits import LINE_MAX_CHARS, check_text_lengths
 from measures import permissions
 from measures.choices import SCOPE_KIND_RANK, ScopeKind, ScopeRole
 from measures.models import Membership, Scope
@@ -48,6 +49,9 @@ def scope_create(
     below the scopes they manage."""
     if not permissions.can_manage_scope(by, parent):
         raise PermissionRefused("Only an admin or a program manager of the parent scope may add scopes.")
+    check_text_lengths({"name": name, "description": description}, limits={"name": LINE_MAX_CHARS})
+    if not (name or "").strip():
+        raise InvalidInput("Give the scope a name.", details={"name": ["A name is required."]})
     check_scope_placement(kind=kind, parent=parent)
     with transaction.atomic():
         try:
@@ -72,6 +76,7 @@ def scope_update(
     leakage_percent: Decimal | None | object = ...,
 ) -> Scope:
     """Rename or move a scope. A move re-roots the whole subtree's paths in one UPDATE."""
+    check_text_lengths({"name": name, "description": description}, limits={"name": LINE_MAX_CHARS})
     with transaction.atomic():
         scope = Scope.objects.select_for_update().get(pk=scope.pk)
         if not permissions.can_manage_scope(by, scope.parent or scope):

@@ -88,3 +88,12 @@ def test_scope_tree_nests_visible_scopes(tree, cast):
     assert [node.scope for node in roots] == [tree.program]
     project = roots[0].children[0]
     assert {child.scope.name for child in project.children} == {"Failover", "Capacity"}
+
+
+def test_a_scope_name_longer_than_a_line_is_refused_naming_the_field(admin_user, tree):
+    with pytest.raises(InvalidInput) as refused:
+        services.scope_create(name="x" * 201, kind="package", parent=tree.project, by=admin_user)
+    assert "name" in refused.value.details
+    with pytest.raises(InvalidInput) as refused:
+        services.scope_update(scope=tree.package, by=admin_user, description="y" * 20_001)
+    assert "description" in refused.value.details
