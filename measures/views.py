@@ -62,6 +62,10 @@ def _list_context(request: HttpRequest) -> dict:
     field = SORTS.get(sort.lstrip("-"), "code")
     queryset = queryset.order_by(f"-{field}" if sort.startswith("-") else field, "code")
     page = Paginator(queryset, 25).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    lights = selectors.potential_lights(page.object_list)
+    for measure in page.object_list:
+        measure.potential_light = lights.get(measure.pk)
     params = request.GET.copy()
     params.pop("page", None)
     unsorted = params.copy()
