@@ -138,27 +138,28 @@ def gate_request_list(*, user) -> QuerySet[GateRequest]:
 
 def pending_approvals_for(user) -> QuerySet[GateApproval]:
     """Open approvals `user` could give now (DESIGN §5.1 approvers, minus the four-eyes cases:
-    their own requests, requests they already approved, and the controller sign-off of their
-    own measure)."""
+    their own requests, requests on measures they own or owned when asked, and requests they
+    already approved). The same rules as `services.gates`, as a query."""
     if not user.is_authenticated:
         return GateApproval.objects.none()
     path = "request__measure__package__path"
     fits = (
-        Q(role=ApproverRole.SPONSOR, request__measure__sponsor=user)
+        (
+            Q(role=ApproverRole.SPONSOR, request__measure__sponsor=user)
+            & permissions.scope_filter(user, path, permissions.PEOPLE_ROLES["sponsor"])
+        )
         | (
             Q(role=ApproverRole.PROGRAM_MANAGER)
             & permissions.scope_filter(user, path, [ScopeRole.PROGRAM_MANAGER])
         )
-        | (
-            Q(role=ApproverRole.CONTROLLER)
-            & permissions.scope_filter(user, path, [ScopeRole.CONTROLLER])
-            & ~Q(request__measure__owner=user)
-        )
+        | (Q(role=ApproverRole.CONTROLLER) & permissions.scope_filter(user, path, [ScopeRole.CONTROLLER]))
     )
     already = GateApproval.objects.filter(user=user).values("request")
     return (
         GateApproval.objects.filter(fits, decision=Decision.PENDING, request__state=GateRequestState.PENDING)
         .exclude(request__requested_by=user)
+        .exclude(request__measure__owner=user)
+        .exclude(request__owner=user)
         .exclude(request__in=already)
         .select_related("request__measure__package", "request__requested_by")
         .order_by("request__requested_at")

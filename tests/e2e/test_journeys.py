@@ -254,7 +254,8 @@ def test_5_refusals_a_user_understands(page, cast, tree, shoot):
     panel.get_by_role("heading", name="Gate request: DoI 4 → 5").wait_for()
     assert panel.get_by_role("button", name="Approve").count() == 0
     assert panel.get_by_text(
-        "You cannot decide on this request: The measure's owner may not give the controller sign-off."
+        "You cannot decide on this request: You own this measure (or owned it when the request was "
+        "made); someone else must decide."
     ).is_visible()
     page.get_by_role("link", name="Approvals").first.click()
     assert page.get_by_role("row").filter(has_text=mine.code).count() == 0
