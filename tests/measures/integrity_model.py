@@ -107,6 +107,40 @@ def approval_refusal(*, slot: GateApproval, request: GateRequest, request_owner:
     return ""
 
 
+SCOPE_ROLE_OF_APPROVER = {
+    ApproverRole.PROGRAM_MANAGER: ScopeRole.PROGRAM_MANAGER,
+    ApproverRole.CONTROLLER: ScopeRole.CONTROLLER,
+}
+
+
+def could_decide(request: GateRequest, *, former_owners: tuple[int, ...] = ()) -> list[int]:
+    """The people worth asking to decide on `request`, without repeats: first those who may well
+    be entitled to an approval it still needs (the sponsor, the program managers or controllers of
+    the scope), then, adversarially, those four-eyes must stop: the owner now and at request time,
+    the requester, former owners and whoever already approved it."""
+    measure = Measure.objects.select_related("package").get(pk=request.measure_id)
+    slots = list(request.approvals.all())
+    wanted = {slot.role for slot in slots if slot.decision == Decision.PENDING}
+    scope_roles = [SCOPE_ROLE_OF_APPROVER[role] for role in wanted if role in SCOPE_ROLE_OF_APPROVER]
+    holders = [
+        user_id
+        for user_id, path in Membership.objects.filter(role__in=scope_roles, user__is_active=True)
+        .order_by("user_id")
+        .values_list("user_id", "scope__path")
+        if measure.package.path.startswith(path)
+    ]
+    people = [
+        measure.sponsor_id if ApproverRole.SPONSOR in wanted else None,
+        *holders,
+        measure.owner_id,
+        request.owner_id,
+        request.requested_by_id,
+        *former_owners,
+        *(slot.user_id for slot in slots),
+    ]
+    return list(dict.fromkeys(person for person in people if person is not None))
+
+
 # --- The ledger ----------------------------------------------------------------------------------
 
 
@@ -184,13 +218,16 @@ class Ledger:
 # --- The invariants ------------------------------------------------------------------------------
 
 
-def check_transitions_have_their_approvals(ledger: Ledger) -> None:
+def check_transitions_have_their_approvals(ledger: Ledger) -> list[int]:
     """Every DoI transition in the audit log was made by a request whose required approvals
     (GATE_APPROVERS) were all given, by distinct people, none of them its requester or the
     measure's owner at request time, each entitled to their role when they approved.
 
     The log is append-only (`check_audit_chain`), so each transition is checked once, when it
-    appears; `ledger.transitions_checked` remembers how far."""
+    appears; `ledger.transitions_checked` remembers how far. Returns the DoI reached by each
+    newly checked transition whose request was submitted and approved while the test watched
+    (so that a test can tell how often the check had something to check)."""
+    watched: list[int] = []
     entries = list(
         AuditEntry.objects.filter(action="transition", id__gt=ledger.transitions_checked).order_by("id")
     )
@@ -217,7 +254,10 @@ def check_transitions_have_their_approvals(ledger: Ledger) -> None:
                 assert ledger.approvals.get(slot.pk) == "", (
                     f"{where}: {ledger.approvals.get(slot.pk, 'approval not seen by the test')}"
                 )
+        if request.pk in ledger.request_owner:
+            watched.append(request.to_doi)
         ledger.transitions_checked = entry.pk
+    return watched
 
 
 def check_locked_values_match_the_ledger(ledger: Ledger) -> None:
