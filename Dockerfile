@@ -19,4 +19,4 @@ RUN SECRET_KEY=build DATABASE_URL=postgres://build@localhost/build python manage
 RUN useradd --create-home valuegate && mkdir -p /data/media && chown valuegate /data/media
 USER valuegate
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "-b", "0.0.0.0:8000", "-w", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "config.wsgi", "-b", "0.0.0.0:8000", "-w", "3", "--timeout", "60", "--graceful-timeout", "30", "--access-logfile", "-"]

@@ -34,3 +34,26 @@ def test_health_endpoint_answers_without_login(client, db):
     response = client.get("/healthz/")
     assert response.status_code == 200
     assert response.json() == {"status": "ok"}
+
+
+def test_every_place_that_starts_gunicorn_sets_its_timeout():
+    """A request gunicorn kills after its silent 30 s default is a 502 nobody chose; every command
+    line that starts it says how long a request may take (issue 15: no stall is left to a default)."""
+    import re
+
+    places = [
+        "Dockerfile",
+        "docker-compose.yml",
+        "README.md",
+        "tests/integration/processes.py",
+        "bench/run.py",
+    ]
+    for name in places:
+        text = (ROOT / name).read_text()
+        starts = [match.start() for match in re.finditer(r"gunicorn[\"',]* *[\"']?config\.wsgi", text)]
+        assert starts, f"{name} no longer starts gunicorn"
+        for start in starts:
+            command = text[
+                start : text.find("\n\n", start) if name.endswith(".py") else text.find("\n", start)
+            ]
+            assert "--timeout" in command, f"{name}: {command[:120]}"

@@ -58,7 +58,10 @@ def running(args: list[str], env: dict[str, str], log: Path):
 
 
 def gunicorn_args(port: int) -> list[str]:
-    return [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2"]
+    return [
+        sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "2",
+        "--timeout", "60", "--graceful-timeout", "30",
+    ]  # fmt: skip
 
 
 def worker_args(*extra: str) -> list[str]:
