@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpResponse
-from rest_framework import exceptions, parsers, status
+from rest_framework import exceptions, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -84,40 +84,6 @@ class Pagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
-
-
-JSON_MAX_DEPTH = 64
-
-
-class JSONParser(parsers.JSONParser):
-    """DRF's JSON parser, refusing bodies nested deeper than JSON_MAX_DEPTH with a 400: no field of
-    ours nests more than a few levels, and deeper input ends in a RecursionError (a 500) in the
-    decoder or in whatever walks the data next."""
-
-    def parse(self, stream, media_type=None, parser_context=None) -> Any:
-        try:
-            data = super().parse(stream, media_type, parser_context)
-        except RecursionError:
-            data = None
-        else:
-            if _depth_at_most(data, JSON_MAX_DEPTH):
-                return data
-        raise exceptions.ParseError(
-            f"JSON parse error - nested deeper than {JSON_MAX_DEPTH} levels.", code="json_too_deep"
-        )
-
-
-def _depth_at_most(data: Any, limit: int) -> bool:
-    """True when no array or object lies deeper than `limit` levels (walked without recursion)."""
-    pending = [(data, 1)]
-    while pending:
-        value, depth = pending.pop()
-        if not isinstance(value, dict | list):
-            continue
-        if depth > limit:
-            return False
-        pending.extend((child, depth + 1) for child in (value.values() if isinstance(value, dict) else value))
-    return True
 
 
 def _field_errors(detail: Any) -> Any:

@@ -4,6 +4,8 @@ import secrets
 import subprocess
 import sys
 
+import pytest
+
 from tests.integration.processes import ROOT, process_env
 
 
@@ -34,3 +36,20 @@ def test_production_refuses_to_start_without_a_secret_key(db):
     result = _check(DEBUG="false", SECRET_KEY="", VALUEGATE_REQUIRE_SECRET_KEY="true")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
+
+
+@pytest.mark.parametrize("first", ["config.api", "config.parsers", "measures.api.views"])
+def test_a_process_may_import_any_api_module_first(first):
+    """A command or worker whose first import is config.api must start (DRF reads the parser
+    classes while rest_framework.views is imported: a parser in config.api was half-initialised)."""
+    code = f"import django; django.setup(); import {first}; print('started')"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=process_env(),
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "started"
