@@ -5,9 +5,11 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import get_user_model
 
+from config.errors import InvalidInput
 from measures import permissions
 from measures.choices import DependencyKind, DocumentKind, Hardness, Nature, Recurrence, ScopeKind
 from measures.models import Measure
+from measures.services.effects import parse_amount
 
 User = get_user_model()
 
@@ -99,9 +101,6 @@ class AmountFormField(forms.DecimalField):
     """An amount typed into a page: the services' rule (`parse_amount`) before Django's Decimal."""
 
     def to_python(self, value):
-        from config.errors import InvalidInput
-        from measures.services.effects import parse_amount
-
         if value in self.empty_values or (isinstance(value, str) and not value.strip()):
             return None
         try:

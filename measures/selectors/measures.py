@@ -28,7 +28,16 @@ from django.utils import timezone
 
 from measures import permissions
 from measures.choices import ApproverRole, Decision, GateRequestState, ScopeRole
-from measures.models import AuditEntry, GateApproval, GateRequest, Measure, Milestone, Notification, Scope
+from measures.models import (
+    AuditEntry,
+    Dependency,
+    GateApproval,
+    GateRequest,
+    Measure,
+    Milestone,
+    Notification,
+    Scope,
+)
 
 
 def _milestone_count(**filters) -> Coalesce:
@@ -201,8 +210,6 @@ def measure_links(*, measure: Measure, user) -> tuple[QuerySet, QuerySet]:
     """The measure's dependencies and dependents, each with `other_visible`: whether `user` may
     open the measure at the other end. Pages show a code and title only where it is true (DESIGN
     §4: nobody sees a measure outside their scopes, not even by its link)."""
-    from measures.models import Dependency
-
     visible = permissions.visible_measures(user)
     outgoing = (
         Dependency.objects.filter(source=measure)
